@@ -1,0 +1,191 @@
+"""Stream record batches out of local files, with errors that name the file and line.
+
+Each reader yields lists of plain dicts, ``batch_size`` at a time, so a large file is never held in memory
+twice. ``read_columns`` only peeks at the start of a file (for layout detection and early errors).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from rlhf.errors import DataError
+
+FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".arrow": "arrow"}
+BATCH_SIZE = 1000
+Batch = list[dict[str, Any]]
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{path.name}: unknown file type '{path.suffix or '(none)'}'. Use .jsonl, .json, .csv or .parquet "
+            "(or a folder of them)."
+        )
+    return fmt
+
+
+def iter_batches(path: Path, fmt: str, batch_size: int = BATCH_SIZE) -> Iterator[Batch]:
+    """Yield the file's records in order, a batch at a time."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name}: the file is empty.")
+    reader = _READERS[fmt]
+    yield from reader(path, batch_size)
+
+
+def read_columns(path: Path, fmt: str) -> list[str]:
+    """The column names, from the schema or the first records."""
+    if fmt in ("parquet", "arrow"):
+        return list(_arrow_schema(path, fmt).names)
+    for batch in iter_batches(path, fmt, batch_size=50):
+        columns: dict[str, None] = {}
+        for record in batch:
+            columns.update(dict.fromkeys(record))
+        return list(columns)
+    raise DataError(f"{path.name}: the file holds no records.")
+
+
+def _utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(
+                    f"{path.name}, line {number}: not UTF-8 text (byte 0x{raw[error.start]:02x} at column "
+                    f"{error.start + 1}). Re-save the file as UTF-8."
+                ) from None
+
+
+def _read_jsonl(path: Path, batch_size: int) -> Iterator[Batch]:
+    batch: Batch = []
+    for number, line in _utf8_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path.name}, line {number}: invalid JSON ({error.msg} at column {error.colno}).") \
+                from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path.name}, line {number}: expected a JSON object per line, got "
+                            f"{type(record).__name__}.")
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _read_json(path: Path, batch_size: int) -> Iterator[Batch]:
+    """A JSON array of records, ``{"data": [...]}``-style objects, or JSON Lines saved as ``.json``."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    try:
+        text_head = head.decode("utf-8-sig", errors="strict")
+    except UnicodeDecodeError:
+        text_head = ""
+    first_line = text_head.lstrip().split("\n", 1)[0]
+    if first_line.startswith("{") and _parses(first_line):
+        yield from _read_jsonl(path, batch_size)
+        return
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path.name}: not UTF-8 text (at byte {error.start}). Re-save the file as UTF-8.") from None
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path.name}, line {error.lineno}: invalid JSON ({error.msg} at column {error.colno}).") \
+            from None
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise DataError(f"{path.name}: expected a list of records (or an object holding one list of records).")
+        data = lists[0]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise DataError(f"{path.name}: expected a list of JSON objects, one per record.")
+    for start in range(0, len(data), batch_size):
+        yield data[start : start + batch_size]
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _read_csv(path: Path, batch_size: int) -> Iterator[Batch]:
+    lines = (line for _, line in _utf8_lines(path))
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path.name}: the CSV file has no header row.")
+    batch: Batch = []
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(header):
+            missing = header[len(row):] if len(row) < len(header) else []
+            detail = f"missing column(s) {', '.join(map(repr, missing))}" if missing else "more values than columns"
+            raise DataError(f"{path.name}, line {reader.line_num}: {len(row)} values for {len(header)} header "
+                            f"columns ({detail}).")
+        batch.append(dict(zip(header, row)))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _arrow_schema(path: Path, fmt: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if fmt == "parquet":
+            return pq.read_schema(path)
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_stream(source).schema
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{path.name}: not a valid {fmt} file, it may be truncated or corrupt ({error}).") from None
+
+
+def _read_parquet(path: Path, batch_size: int) -> Iterator[Batch]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=batch_size):
+            yield batch.to_pylist()
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{path.name}: not a valid parquet file, it may be truncated or corrupt ({error}).") \
+            from None
+
+
+def _read_arrow(path: Path, batch_size: int) -> Iterator[Batch]:
+    import pyarrow as pa
+
+    try:
+        with pa.memory_map(str(path)) as source:
+            for batch in pa.ipc.open_stream(source):
+                for start in range(0, batch.num_rows, batch_size):
+                    yield batch.slice(start, batch_size).to_pylist()
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{path.name}: not a valid arrow file ({error}).") from None
+
+
+_READERS: dict[str, Callable[[Path, int], Iterator[Batch]]] = {
+    "jsonl": _read_jsonl,
+    "json": _read_json,
+    "csv": _read_csv,
+    "parquet": _read_parquet,
+    "arrow": _read_arrow,
+}
+
+__all__ = ["BATCH_SIZE", "FORMATS", "file_format", "iter_batches", "read_columns"]

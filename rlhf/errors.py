@@ -1,0 +1,35 @@
+"""Errors a user can act on.
+
+Every error that reaches the CLI or the UI is an ``RlhfError``: its message is one readable paragraph that names
+the record, column, file or setting at fault, and the CLI turns it into an exit status without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class RlhfError(Exception):
+    """Base class: a message for a person, plus the CLI exit status it maps to."""
+
+    exit_code = 1
+
+
+class DataError(RlhfError):
+    """The dataset could not be read: malformed file, unknown extension, missing column."""
+
+    exit_code = 2
+
+
+class HubUnreachableError(DataError):
+    """A Hub id was given but the Hub cannot be reached (offline machine, firewall, HF_HUB_OFFLINE)."""
+
+
+class FormattingError(RlhfError):
+    """The user's formatting or reward function failed: raised, returned a wrong type, ran too long or too big."""
+
+    exit_code = 3
+
+
+class ConfigError(RlhfError):
+    """A setting is invalid; raised before any expensive work starts."""
+
+    exit_code = 2

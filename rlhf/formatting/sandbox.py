@@ -1,0 +1,172 @@
+"""Run user code in a child process: a wall-clock limit, a memory limit, and no secrets in its environment.
+
+The child (:mod:`rlhf.formatting.worker`) gets a whitelisted environment (no ``HF_TOKEN``, no cloud keys),
+``RLIMIT_AS`` for memory and its own session so the whole process group can be killed. Its result comes back as
+JSON and every failure becomes one paragraph naming the record, its ``external_id``, the error and the user's line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import rlhf
+from rlhf.errors import DataError, FormattingError
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MEMORY_LIMIT_MB = 4096
+KILL_GRACE_S = 5.0
+SAFE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "PYTHONIOENCODING", "SYSTEMROOT")
+OUTPUT_TAIL_BYTES = 2000
+
+
+@dataclass
+class Limits:
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+
+
+@dataclass
+class WorkerResult:
+    records: int
+    rows: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+    output: str = ""  # what the user's code printed (tail)
+
+
+def scrubbed_env(home: str) -> dict[str, str]:
+    """Only what Python needs: a whitelist, so secrets added to the parent later cannot leak in."""
+    env = {k: os.environ[k] for k in SAFE_ENV if k in os.environ}
+    package_root = str(Path(rlhf.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in sys.path if p and os.path.isdir(p)])
+    env.update(HOME=home, TMPDIR=home, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1",
+               HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    return env
+
+
+def _limit_resources(memory_limit_mb: int) -> Callable[[], None]:
+    def apply() -> None:
+        limit = memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] | None = None) -> WorkerResult:
+    """Run one formatting job in the sandbox and return its counts, or raise a readable error."""
+    with tempfile.TemporaryDirectory(prefix="rlhf-worker-") as home:
+        job = dict(job, timeout=limits.timeout_s, memory_limit_mb=limits.memory_limit_mb,
+                   result=os.path.join(home, "result.json"), progress=os.path.join(home, "progress.json"))
+        job_path = Path(home, "job.json")
+        job_path.write_text(json.dumps(job))
+        log_path = Path(home, "output.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "rlhf.formatting.worker", str(job_path)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home,
+                env=scrubbed_env(home), preexec_fn=_limit_resources(limits.memory_limit_mb),
+                start_new_session=True,
+            )
+            returncode = _wait(proc, limits.timeout_s + KILL_GRACE_S, job["progress"], progress)
+        output = _tail(log_path)
+        result_path = Path(job["result"])
+        if not result_path.exists():
+            raise FormattingError(_died_message(returncode, limits, output))
+        result = json.loads(result_path.read_text())
+    if not result["ok"]:
+        raise _error_for(result, job.get("code"), output)
+    return WorkerResult(result["records"], result["rows"], result["dropped"], result["columns"], output)
+
+
+def _wait(proc: subprocess.Popen, deadline_s: float, progress_path: str,
+          progress: Callable[[int, int], None] | None) -> int | None:
+    """Wait for the worker, reporting progress; kill its process group if it outlives the limit."""
+    started = time.monotonic()
+    while True:
+        try:
+            return proc.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+        if progress is not None:
+            try:
+                counts = json.loads(Path(progress_path).read_text())
+                progress(counts["records"], counts["rows"])
+            except (OSError, ValueError, KeyError):
+                pass
+        if time.monotonic() - started > deadline_s:
+            _kill_group(proc)
+            proc.wait()
+            return None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _tail(path: Path) -> str:
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - OUTPUT_TAIL_BYTES))
+        return handle.read().decode("utf-8", errors="replace")
+
+
+def _died_message(returncode: int | None, limits: Limits, output: str) -> str:
+    if returncode is None:
+        why = (f"did not finish within the time limit of {limits.timeout_s:g} s (it was stopped; it was not "
+               "running Python code that could be interrupted, e.g. a long C call)")
+    elif returncode < 0 and -returncode == signal.SIGKILL:
+        why = (f"was killed (SIGKILL), most likely for using more than the memory limit of "
+               f"{limits.memory_limit_mb} MB")
+    elif returncode < 0:
+        why = f"was killed by signal {signal.Signals(-returncode).name}"
+    else:
+        why = f"exited with status {returncode} before reporting a result"
+    last = output.strip().splitlines()[-1:] if output.strip() else []
+    return f"The formatting function's process {why}." + (f" Its last output: {last[0]}" if last else "")
+
+
+def _error_for(result: dict, code: dict | None, output: str) -> Exception:
+    kind, detail = result["kind"], result["detail"]
+    if kind == "data":
+        return DataError(detail)
+    if kind == "code":
+        return FormattingError(detail)
+    function = f"`{code['function']}`" if code else "preparation"
+    where = _record_name(result)
+    line = f" at {code['filename']}{result.get('line', '')}" if code and result.get("line") else ""
+    if kind == "exception":
+        message = f"{function} raised {detail} on {where}{line}."
+        if detail.startswith("IndexError") and result.get("empty_questions"):
+            message += (f" This record has no annotator responses ({', '.join(result['empty_questions'][:3])} "
+                        "are empty lists): return None for such records to drop them, as the templates do.")
+    elif kind == "type":
+        message = f"{function} {detail}, on {where}. Return None to drop a record, or a list/generator for several rows."
+    elif kind == "timeout":
+        message = (f"{function} was stopped because {detail} (for the whole dataset), while on {where}{line}. "
+                   "Raise the limit (--timeout) or make the function faster.")
+    else:  # memory
+        message = (f"{function} was stopped because {detail}, on {where}{line}. Raise the limit (--memory-limit-mb) "
+                   "or use less memory per record.")
+    return FormattingError(message + " No output was written.")
+
+
+def _record_name(result: dict) -> str:
+    index = result.get("index")
+    if index is None or index < 0:
+        return "loading the function"
+    external = result.get("external_id")
+    return f"record {index}" + (f" (external_id {external!r})" if external not in (None, "") else "")

@@ -1,0 +1,186 @@
+"""The isolated side of formatting: runs in its own process, started by :mod:`rlhf.formatting.sandbox`.
+
+It reads the dataset files itself, calls the user's function on each record in order, applies Argilla's
+return-value rules and writes the rows. Whatever happens, it ends by writing one JSON result; the parent turns a
+failure into a readable message. The wall-clock limit is an interval timer that raises inside the user's code,
+so a timeout still names the record and line it was on.
+
+Usage: ``python -m rlhf.formatting.worker JOB.json``
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import types
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from rlhf.data.layouts import ARGILLA_V2, Layout, source_column, v2_to_v1
+from rlhf.data.sources import Source
+from rlhf.data.writers import open_writer
+from rlhf.errors import DataError, FormattingError
+from rlhf.formatting.user_code import UserCode, user_line
+from rlhf.tasks.rows import RowTypeError, TaskRows, task_rows
+
+WRITE_BATCH = 1000
+PROGRESS_EVERY_S = 0.5
+DROPPED_NONE = "formatting function returned None"
+DROPPED_EMPTY = "formatting function returned no rows"
+
+
+class WallClockLimit(BaseException):
+    """Raised by the timer; a BaseException so a user's ``except Exception`` cannot swallow it."""
+
+
+class RecordFailure(Exception):
+    """A failure while on one record: carries what the message needs."""
+
+    def __init__(self, kind: str, index: int, record: dict, detail: str, line: str = ""):
+        super().__init__(detail)
+        self.kind, self.index, self.record, self.detail, self.line = kind, index, record, detail, line
+
+
+def records(source: Source, layout: Layout) -> Iterator[dict[str, Any]]:
+    convert = (lambda r: v2_to_v1(r, layout)) if layout.name == ARGILLA_V2 else None
+    for batch in source.batches():
+        if convert is None:
+            yield from batch
+        else:
+            yield from map(convert, batch)
+
+
+def function_rows(func: Callable, rows: TaskRows, record: dict) -> tuple[list[tuple], str | None]:
+    """Argilla's rules: None drops, a list or generator flattens one level (dropping None), else one row."""
+    result = func(record)
+    if result is None:
+        return [], DROPPED_NONE
+    if isinstance(result, (list, types.GeneratorType, map, filter)):
+        values = [rows.to_values(item) for item in result if item is not None]
+        return values, (None if values else DROPPED_EMPTY)
+    return [rows.to_values(result)], None
+
+
+def plain_rows(columns: list[str], layout: Layout) -> Callable[[dict], tuple[list[tuple], str | None]]:
+    """Rows of a plain dataset need no function: keep the task's columns, drop records with an empty one."""
+    sources = [source_column(layout, c) for c in columns]
+
+    def take(record: dict) -> tuple[list[tuple], str | None]:
+        values = tuple(record.get(s) for s in sources)
+        for column, value in zip(columns, values):
+            if value is None or value == "" or value == []:
+                return [], f"empty '{column}'"
+        return [values], None
+
+    return take
+
+
+class Progress:
+    def __init__(self, path: str | None):
+        self.path, self.last = path, 0.0
+
+    def update(self, records: int, rows: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.path and (force or now - self.last >= PROGRESS_EVERY_S):
+            self.last = now
+            Path(self.path).write_text(json.dumps({"records": records, "rows": rows}))
+
+
+def run(job: dict) -> dict:
+    source = Source.from_dict(job["source"])
+    layout = Layout.from_dict(job["layout"])
+    rows = task_rows(job["task"])
+    code = UserCode(**job["code"]) if job.get("code") else None
+    with_id = rows.with_id
+    columns = list(rows.columns) if code else list(job["plain_columns"])
+    out_columns = (["id"] if with_id else []) + columns
+    progress = Progress(job.get("progress"))
+
+    signal.signal(signal.SIGALRM, _raise_limit)
+    signal.setitimer(signal.ITIMER_REAL, float(job["timeout"]))
+    if code:
+        func = code.load()
+        per_record = lambda record: function_rows(func, rows, record)  # noqa: E731
+    else:
+        per_record = plain_rows(columns, layout)
+
+    dropped: Counter[str] = Counter()
+    buffer: list[tuple] = []
+    index, record, count = -1, {}, 0
+    try:
+        with open_writer(Path(job["output"]["path"]), job["output"]["format"], out_columns) as writer:
+            for index, record in enumerate(records(source, layout)):
+                try:
+                    produced, reason = per_record(record)
+                except RowTypeError as error:
+                    raise RecordFailure("type", index, record, str(error)) from None
+                except (WallClockLimit, MemoryError, RecordFailure):
+                    raise
+                except Exception as error:  # the user's code raised
+                    line = user_line(error.__traceback__, code.filename) if code else ""
+                    raise RecordFailure("exception", index, record, f"{type(error).__name__}: {error}", line) \
+                        from None
+                if reason:
+                    dropped[reason] += 1
+                for values in produced:
+                    buffer.append(((count,) + values) if with_id else values)
+                    count += 1
+                if len(buffer) >= WRITE_BATCH:
+                    writer.write(buffer)
+                    buffer = []
+                    progress.update(index + 1, count)
+            writer.write(buffer)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except WallClockLimit as limit:
+        line = user_line(limit.__traceback__, code.filename) if code else ""
+        return _failure("timeout", index, record, f"the time limit of {job['timeout']:g} s was reached", line)
+    except MemoryError as error:
+        line = user_line(error.__traceback__, code.filename) if code else ""
+        return _failure("memory", index, record, f"the memory limit of {job['memory_limit_mb']} MB was exceeded",
+                        line)
+    except RecordFailure as failure:
+        return _failure(failure.kind, failure.index, failure.record, failure.detail, failure.line)
+    progress.update(index + 1, count, force=True)
+    return {"ok": True, "records": index + 1, "rows": count, "dropped": dict(dropped), "columns": out_columns}
+
+
+def _raise_limit(signum, frame):
+    raise WallClockLimit()
+
+
+def _failure(kind: str, index: int, record: dict, detail: str, line: str) -> dict:
+    return {
+        "ok": False,
+        "kind": kind,
+        "index": index,
+        "external_id": record.get("external_id") if isinstance(record, dict) else None,
+        "detail": detail,
+        "line": line,
+        "empty_questions": sorted(k for k, v in record.items() if v == []) if isinstance(record, dict) else [],
+    }
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(Path(argv[0]).read_text())
+    try:
+        result = run(job)
+    except (DataError, FormattingError) as error:
+        result = {"ok": False, "kind": "data" if isinstance(error, DataError) else "code", "detail": str(error)}
+    except MemoryError:
+        result = {"ok": False, "kind": "memory", "detail": f"the memory limit of {job['memory_limit_mb']} MB was "
+                  "exceeded", "index": None}
+    except WallClockLimit:
+        result = {"ok": False, "kind": "timeout", "detail": f"the time limit of {job['timeout']:g} s was reached",
+                  "index": None}
+    tmp = job["result"] + ".tmp"
+    Path(tmp).write_text(json.dumps(result, default=str))
+    os.replace(tmp, job["result"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

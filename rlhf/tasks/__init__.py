@@ -1,0 +1,1 @@
+"""One small module per training task; the row schemas live in :mod:`rlhf.tasks.rows` (import-light)."""
