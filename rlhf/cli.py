@@ -58,6 +58,18 @@ def _progress_printer() -> Callable[[int, int], None] | None:
     return show
 
 
+def _train(args: argparse.Namespace) -> int:
+    from rlhf.runs.cli_args import config_from_args
+    from rlhf.train import run
+
+    config = config_from_args(args)
+    if not config.output_dir:
+        from rlhf.errors import ConfigError
+
+        raise ConfigError("output_dir: give --output-dir DIR (the run folder).")
+    return run(config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m rlhf",
@@ -77,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--output", required=True, metavar="OUT.jsonl|OUT.parquet",
                          help="where to write the rows; with --train-size < 1, OUT.train.* and OUT.test.*")
     prepare.set_defaults(handler=_prepare)
+
+    from rlhf.runs.cli_args import add_run_arguments
+
+    train = verbs.add_parser(
+        "train", help="train one run in the foreground (pretrain, sft, rm, rl, dpo)",
+        description="Train one run into --output-dir: config.yaml, events.jsonl, checkpoint-*/, final/, "
+                    "metrics.json. Flags are RunConfig fields with TRL's names; --config RUN.yaml loads a saved run "
+                    "and flags override it. SIGTERM stops after the current step with a checkpoint.",
+    )
+    add_run_arguments(train)
+    train.set_defaults(handler=_train)
     return parser
 
 

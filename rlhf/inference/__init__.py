@@ -1,0 +1,1 @@
+"""Using finished models: streamed generation and reward scoring (the Chat & Score tab, ``generate``/``score``)."""

@@ -1,0 +1,159 @@
+"""One run, in this process: check the config, prepare rows, build the task's trainer, train, save, report.
+
+This is what ``python -m rlhf train`` runs and what :mod:`rlhf.runs` launches as a child process. It writes the
+run folder contract: ``config.yaml`` (resolved, no secrets), ``events.jsonl`` (metrics and status lines),
+``checkpoint-*/``, ``final/`` and ``metrics.json``. SIGTERM stops after the current step with a checkpoint.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import traceback
+from typing import Any
+
+from rlhf.errors import ConfigError, FormattingError, RlhfError
+from rlhf.runs.config import RunConfig
+from rlhf.runs.events import append_event
+from rlhf.runs.folder import RunFolder
+
+TASK_MODULES = {task: f"rlhf.tasks.{task}" for task in ("pretrain", "sft", "rm", "rl", "dpo")}
+# Columns each trainer reads; anything else (Argilla's ``id``) is dropped before training.
+TRAIN_COLUMNS = {"pretrain": ("text",), "sft": ("text", "prompt", "completion", "messages"),
+                 "rm": ("prompt", "chosen", "rejected"), "dpo": ("prompt", "chosen", "rejected"), "rl": ("prompt",)}
+
+
+def task_module(task: str):
+    return importlib.import_module(TASK_MODULES[task])
+
+
+def prepare_rows(config: RunConfig, rows_task: str):
+    """Train (and eval) datasets for the run, through the same isolated formatting as ``prepare``."""
+    from rlhf.formatting.sandbox import Limits
+    from rlhf.prepare_rows import prepare_dataset
+
+    data = config.data
+    formatting = data.formatting_code if data.formatting_code else data.formatting_func
+    try:
+        rows, summary = prepare_dataset(
+            data.dataset, rows_task, formatting_func=formatting, function=data.function, split=data.split,
+            dataset_config=data.dataset_config, train_size=data.train_size, seed=data.split_seed,
+            limits=Limits(data.timeout, data.memory_limit_mb),
+        )
+    except FormattingError as error:
+        raise FormattingError(f"data.formatting_func: {error}") from None
+    except RlhfError as error:
+        raise type(error)(f"data: {error}") from None
+    keep = TRAIN_COLUMNS[config.task]
+
+    def trim(ds):
+        return ds.remove_columns([c for c in ds.column_names if c not in keep])
+
+    if hasattr(rows, "keys"):
+        return trim(rows["train"]), trim(rows["test"]), summary
+    return trim(rows), None, summary
+
+
+def build_context(config: RunConfig, folder: RunFolder, stop_flag) -> Any:
+    from rlhf.starter import is_starter
+    from rlhf.tasks.base import Hardware, TaskContext
+    from rlhf.tasks.callbacks import EventsCallback, StopCallback
+    from rlhf.tasks.models import load_tokenizer, resolve_model_path
+
+    model_path = resolve_model_path(config.model, "model")
+    module = task_module(config.task)
+    train_rows, eval_rows, summary = prepare_rows(config, module.ROWS)
+    append_event(folder.events, {"prepared": {"records": summary.records, "rows": summary.rows,
+                                              "dropped": summary.dropped, "splits": summary.splits}})
+    try:
+        tokenizer = load_tokenizer(model_path)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"model: cannot load a tokenizer from {model_path} ({error}).") from None
+    return TaskContext(
+        config=config, model_path=model_path, tokenizer=tokenizer, train_dataset=train_rows,
+        eval_dataset=eval_rows, hardware=Hardware.detect(),
+        callbacks=[EventsCallback(folder.events), StopCallback(stop_flag)],
+        is_starter=is_starter(config.model), stop_flag=stop_flag,
+    )
+
+
+def _loss_summary(folder: RunFolder) -> dict[str, Any]:
+    losses = [e["loss"] for e in folder.read_events() if isinstance(e.get("loss"), (int, float))]
+    return {"first_loss": losses[0], "last_loss": losses[-1]} if losses else {}
+
+
+def run(config: RunConfig) -> int:
+    """Train one run to completion, stop, or failure; returns the process exit status."""
+    from rlhf.tasks.callbacks import StopFlag
+
+    config.validate()
+    _quiet_progress_bars()
+    folder = RunFolder.of(config.output_dir)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    config.save(folder.config)
+    stop_flag = StopFlag().install()
+    append_event(folder.events, {"status": "started", "pid": os.getpid(), "task": config.task,
+                                 "model": config.model, "resumed": bool(config.resume_from_checkpoint)})
+    step = 0
+    trainer = None
+    try:
+        ctx = build_context(config, folder, stop_flag)
+        trainer = task_module(config.task).build(ctx)
+        resume = folder.last_checkpoint() if config.resume_from_checkpoint else None
+        if config.resume_from_checkpoint and resume is None:
+            raise ConfigError("resume_from_checkpoint: the run has no complete checkpoint to resume from.")
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+        step = _global_step(trainer)
+        if stop_flag.requested or getattr(trainer, "stopped", False):
+            checkpoint = folder.last_checkpoint()
+            append_event(folder.events, {"status": "stopped", "step": step,
+                                         "checkpoint": checkpoint.name if checkpoint else None})
+            return 0
+        trainer.save_model(str(folder.final))
+        ctx.tokenizer.save_pretrained(str(folder.final))
+        metrics = {"task": config.task, "model": config.model, "global_step": step, **_loss_summary(folder)}
+        if getattr(trainer, "eval_dataset", None) is not None:
+            metrics.update(trainer.evaluate())  # logged to events.jsonl by EventsCallback
+        metrics.update(getattr(trainer, "metrics", {}) or {})
+        folder.metrics.write_text(json.dumps(metrics, indent=2, default=str))
+        append_event(folder.events, {"status": "finished", "step": step})
+        return 0
+    except RlhfError as error:
+        append_event(folder.events, {"status": "failed", "error": str(error), "step": _global_step(trainer)})
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except BaseException as error:  # a crash inside training: keep the reason, never lose the folder
+        step = _global_step(trainer)
+        reason = _failure_reason(error, step)
+        append_event(folder.events, {"status": "failed", "error": reason, "step": step})
+        traceback.print_exc()
+        return 1
+
+
+def _quiet_progress_bars() -> None:
+    """Metrics go to events.jsonl and stdout.log as lines; per-map progress bars would only bury them."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _global_step(trainer) -> int:
+    state = getattr(trainer, "state", None)
+    if state is not None:
+        return int(getattr(state, "global_step", 0) or 0)
+    inner = getattr(trainer, "trainer", None)
+    return int(getattr(inner, "global_step", 0) or 0) if inner is not None else 0
+
+
+def _failure_reason(error: BaseException, step: int) -> str:
+    name = type(error).__name__
+    if isinstance(error, MemoryError) or "OutOfMemory" in name or "out of memory" in str(error).lower():
+        return (f"out of memory at step {step} ({name}: {str(error)[:300]}). Lower per_device_train_batch_size or "
+                "max_length, enable use_peft, or use a smaller model.")
+    if isinstance(error, KeyboardInterrupt):
+        return f"interrupted at step {step}"
+    return f"{name} at step {step}: {str(error)[:500]}"
