@@ -1,0 +1,1 @@
+"""Runs: config, run folder, events, and the process manager with its on-disk queue."""

@@ -1,0 +1,83 @@
+"""RunConfig ⇄ command-line flags: one flag per config field, named as the field (``--learning-rate``).
+
+Flags override a ``--config RUN.yaml`` only where given, so ``--config`` plus a couple of flags is a
+variation of a saved run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rlhf import TASKS
+from rlhf.errors import ConfigError
+from rlhf.runs.config import RL_ALGORITHMS, RunConfig, section_fields
+
+# Flag spellings from the CLI contract that differ from the field name.
+FLAG_NAMES = {"reward_models": "--reward-model", "lora_target_modules": "--lora-target-modules"}
+CHOICES = {"task": TASKS, "algorithm": RL_ALGORITHMS}
+
+
+def _flag(name: str) -> str:
+    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def _json_dict(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"expected a JSON object, e.g. '{{\"top_k\": 0}}' ({error.msg})")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def _optional_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="RUN.yaml", help="a saved run config; other flags override it")
+    groups: dict[str | None, Any] = {}
+    for section, f in section_fields():
+        group = groups.setdefault(section, parser.add_argument_group(section or "run"))
+        kind = str(f.type)
+        options: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
+        if f.name in CHOICES:
+            options["choices"] = CHOICES[f.name]
+        if kind == "bool":
+            options["action"] = "store_true"
+        elif kind == "bool | None":
+            options.update(type=_optional_bool, metavar="true|false")
+        elif kind.startswith("list"):
+            options.update(action="append" if f.name == "reward_models" else "store",
+                           nargs=None if f.name == "reward_models" else "+")
+        elif kind.startswith("dict"):
+            options.update(type=_json_dict, metavar="JSON")
+        elif kind.startswith("int"):
+            options["type"] = int
+        elif kind.startswith("float"):
+            options["type"] = float
+        group.add_argument(_flag(f.name), **options)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The ``--config`` file (if any) with every given flag applied on top, as a validated RunConfig."""
+    given = {k: v for k, v in vars(args).items() if k not in ("config", "handler", "verb")}
+    if args.config:
+        config = RunConfig.load(args.config)
+    elif "task" in given:
+        config = RunConfig(task=given["task"])
+    else:
+        raise ConfigError("task: give --task or --config RUN.yaml.")
+    sections = {f.name: section for section, f in section_fields()}
+    for name, value in given.items():
+        section = sections.get(name)
+        target = getattr(config, section) if section else config
+        setattr(target, name, value)
+    return config
