@@ -18,12 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from rlhf.data.layouts import Layout, plain_layout_for
 from rlhf.data.sources import Source, resolve_source
 from rlhf.data.writers import output_format, read_arrow_table, write_table
 from rlhf.errors import ConfigError, FormattingError
 from rlhf.formatting.sandbox import Limits, WorkerResult, run_worker
-from rlhf.formatting.templates import fits_templates, template_code
 from rlhf.formatting.user_code import UserCode
 from rlhf.paths import cache_dir
 from rlhf.tasks.rows import task_rows
@@ -63,44 +61,28 @@ class PrepareSummary:
 
 @dataclass
 class Plan:
-    """Everything decided before user code runs."""
+    """Everything decided before user code runs; the worker decides the rest after reading the layout."""
 
     source: Source
-    layout: Layout
     task: str
     code: UserCode | None
-    plain_columns: list[str] | None
-    function_label: str
 
     def job(self, out_path: Path, fmt: str) -> dict:
-        return {"source": self.source.to_dict(), "layout": self.layout.to_dict(), "task": self.task,
-                "code": self.code.to_dict() if self.code else None, "plain_columns": self.plain_columns,
+        return {"source": self.source.to_dict(), "task": self.task,
+                "code": self.code.to_dict() if self.code else None,
                 "output": {"path": str(out_path), "format": fmt}}
 
     def fingerprint(self) -> str:
         stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p, _ in self.source.files]
-        key = json.dumps([self.task, self.code.fingerprint() if self.code else None, self.plain_columns, stats])
+        key = json.dumps([self.task, self.code.fingerprint() if self.code else None, stats])
         return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def make_plan(dataset: str, task: str, formatting_func: Any = None, function: str | None = None,
               split: str = "train", dataset_config: str | None = None, token: str | None = None) -> Plan:
-    rows = task_rows(task)
+    task_rows(task)  # an unknown task fails here, before anything runs
     source = resolve_source(dataset, split=split, config=dataset_config, token=token)
-    layout = source.layout()
-    code = UserCode.coerce(formatting_func, function)
-    if code is not None:
-        return Plan(source, layout, task, code, None, f"{code.filename}:{code.function}")
-    plain = plain_layout_for(rows.plain_layouts, layout)
-    if plain is not None:
-        return Plan(source, layout, task, None, list(plain), f"none (plain columns: {', '.join(plain)})")
-    if layout.is_argilla and fits_templates(layout.columns):
-        return Plan(source, layout, task, template_code(task), None, f"the '{task}' template")
-    wanted = " or ".join("/".join(cols) for cols in rows.plain_layouts.values())
-    raise ConfigError(
-        f"Task '{task}' needs a formatting function for this dataset (layout {layout.describe()}): pass "
-        f"--formatting-func FILE.py returning {rows.expected}, or provide plain columns {wanted}."
-    )
+    return Plan(source, task, UserCode.coerce(formatting_func, function))
 
 
 def split_indices(n_rows: int, train_size: float, seed: int | None) -> tuple[list[int], list[int]]:
@@ -141,7 +123,7 @@ def prepare_to_files(dataset: str, task: str, output: str | Path, formatting_fun
                      token: str | None = None, progress: Progress | None = None) -> PrepareSummary:
     """Write the rows to OUTPUT (or OUTPUT's ``.train``/``.test`` siblings); nothing is written on failure."""
     started = time.monotonic()
-    output = Path(output)
+    output = Path(output).expanduser().absolute()  # the worker runs in another directory
     fmt = output_format(output)
     check_train_size(train_size)
     plan = make_plan(dataset, task, formatting_func, function, split, dataset_config, token)
@@ -165,7 +147,7 @@ def prepare_to_files(dataset: str, task: str, output: str | Path, formatting_fun
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return PrepareSummary(
-        dataset=str(dataset), task=task, layout=plan.layout.describe(), function=plan.function_label,
+        dataset=str(dataset), task=task, layout=result.layout, function=result.function,
         records=result.records, rows=result.rows, dropped=result.dropped, splits=splits,
         outputs=[str(p) for p in finals], seconds=time.monotonic() - started,
     )
@@ -197,7 +179,8 @@ def prepare_dataset(dataset: str, task: str, formatting_func: Any = None, functi
             os.replace(staging / "rows.arrow", rows_path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        counts = {"records": result.records, "rows": result.rows, "dropped": result.dropped}
+        counts = {"records": result.records, "rows": result.rows, "dropped": result.dropped,
+                  "layout": result.layout, "function": result.function}
         meta_path.write_text(json.dumps(counts))
     rows = datasets.Dataset.from_file(str(rows_path))
     splits: dict[str, int] = {}
@@ -206,7 +189,7 @@ def prepare_dataset(dataset: str, task: str, formatting_func: Any = None, functi
         rows = rows.train_test_split(train_size=train_size, seed=seed)
         splits = {name: len(part) for name, part in rows.items()}
     summary = PrepareSummary(
-        dataset=str(dataset), task=task, layout=plan.layout.describe(), function=plan.function_label,
+        dataset=str(dataset), task=task, layout=counts["layout"], function=counts["function"],
         records=counts["records"], rows=counts["rows"], dropped=counts["dropped"], splits=splits,
         seconds=time.monotonic() - started,
     )

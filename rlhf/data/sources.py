@@ -56,7 +56,7 @@ def resolve_source(spec: str, split: str = "train", config: str | None = None, t
     spec = str(spec).strip()
     if spec.lower() == SAMPLE:
         return Source(SAMPLE, "sample", [(SAMPLE_FILE, "jsonl")])
-    path = Path(spec).expanduser()
+    path = Path(spec).expanduser().absolute()  # the worker runs in another directory
     if path.is_dir():
         return Source(spec, "file", _folder_files(path))
     if path.is_file():

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 import rlhf
-from rlhf.errors import DataError, FormattingError
+from rlhf.errors import ConfigError, DataError, FormattingError
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_LIMIT_MB = 4096
@@ -41,6 +41,8 @@ class WorkerResult:
     rows: int
     dropped: dict[str, int] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
+    layout: str = ""
+    function: str = ""
     output: str = ""  # what the user's code printed (tail)
 
 
@@ -86,7 +88,8 @@ def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] |
         result = json.loads(result_path.read_text())
     if not result["ok"]:
         raise _error_for(result, job.get("code"), output)
-    return WorkerResult(result["records"], result["rows"], result["dropped"], result["columns"], output)
+    return WorkerResult(result["records"], result["rows"], result["dropped"], result["columns"], result["layout"],
+                        result["function"], output)
 
 
 def _wait(proc: subprocess.Popen, deadline_s: float, progress_path: str,
@@ -145,6 +148,8 @@ def _error_for(result: dict, code: dict | None, output: str) -> Exception:
         return DataError(detail)
     if kind == "code":
         return FormattingError(detail)
+    if kind == "config":
+        return ConfigError(detail)
     function = f"`{code['function']}`" if code else "preparation"
     where = _record_name(result)
     line = f" at {code['filename']}{result.get('line', '')}" if code and result.get("line") else ""

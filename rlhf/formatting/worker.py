@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator
 from rlhf.data.layouts import ARGILLA_V2, Layout, source_column, v2_to_v1
 from rlhf.data.sources import Source
 from rlhf.data.writers import open_writer
-from rlhf.errors import DataError, FormattingError
+from rlhf.errors import ConfigError, DataError, FormattingError
+from rlhf.formatting.plan import choose_rows
 from rlhf.formatting.user_code import UserCode, user_line
 from rlhf.tasks.rows import RowTypeError, TaskRows, task_rows
 
@@ -92,11 +93,12 @@ class Progress:
 
 def run(job: dict) -> dict:
     source = Source.from_dict(job["source"])
-    layout = Layout.from_dict(job["layout"])
+    layout = source.layout()
     rows = task_rows(job["task"])
-    code = UserCode(**job["code"]) if job.get("code") else None
+    choice = choose_rows(layout, job["task"], UserCode(**job["code"]) if job.get("code") else None)
+    code = choice.code
     with_id = rows.with_id
-    columns = list(rows.columns) if code else list(job["plain_columns"])
+    columns = list(rows.columns) if code else list(choice.plain_columns)
     out_columns = (["id"] if with_id else []) + columns
     progress = Progress(job.get("progress"))
 
@@ -145,7 +147,8 @@ def run(job: dict) -> dict:
     except RecordFailure as failure:
         return _failure(failure.kind, failure.index, failure.record, failure.detail, failure.line)
     progress.update(index + 1, count, force=True)
-    return {"ok": True, "records": index + 1, "rows": count, "dropped": dict(dropped), "columns": out_columns}
+    return {"ok": True, "records": index + 1, "rows": count, "dropped": dict(dropped), "columns": out_columns,
+            "layout": layout.describe(), "function": choice.label}
 
 
 def _raise_limit(signum, frame):
@@ -168,8 +171,9 @@ def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     try:
         result = run(job)
-    except (DataError, FormattingError) as error:
-        result = {"ok": False, "kind": "data" if isinstance(error, DataError) else "code", "detail": str(error)}
+    except (DataError, FormattingError, ConfigError) as error:
+        kind = "data" if isinstance(error, DataError) else "config" if isinstance(error, ConfigError) else "code"
+        result = {"ok": False, "kind": kind, "detail": str(error)}
     except MemoryError:
         result = {"ok": False, "kind": "memory", "detail": f"the memory limit of {job['memory_limit_mb']} MB was "
                   "exceeded", "index": None}
