@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from rlhf.data.sources import Source, resolve_source
 from rlhf.data.writers import output_format, read_arrow_table, write_table
-from rlhf.errors import ConfigError, FormattingError
+from rlhf.errors import ConfigError, DataError, FormattingError
 from rlhf.formatting.sandbox import Limits, WorkerResult, run_worker
 from rlhf.formatting.user_code import UserCode
 from rlhf.paths import cache_dir
@@ -111,6 +111,8 @@ def split_paths(output: Path) -> dict[str, Path]:
 
 def _run(plan: Plan, out_path: Path, fmt: str, limits: Limits, progress: Progress | None) -> WorkerResult:
     result = run_worker(plan.job(out_path, fmt), limits, progress)
+    if result.records == 0:  # the data is at fault, not the function: exit 2 like an empty file
+        raise DataError(f"{plan.source.spec}: the dataset holds no records. Nothing was written.")
     if result.rows == 0:
         reasons = "; ".join(f"{v} × {k}" for k, v in result.dropped.items()) or "the dataset holds no records"
         raise FormattingError(f"No rows: all {result.records} records were dropped ({reasons}). Nothing was written.")

@@ -122,7 +122,7 @@ def run(job: dict) -> dict:
                     raise RecordFailure("type", index, record, str(error)) from None
                 except (WallClockLimit, MemoryError, RecordFailure):
                     raise
-                except Exception as error:  # the user's code raised
+                except (Exception, SystemExit, KeyboardInterrupt) as error:  # the user's code raised (or exited)
                     line = user_line(error.__traceback__, code.filename) if code else ""
                     raise RecordFailure("exception", index, record, f"{type(error).__name__}: {error}", line) \
                         from None

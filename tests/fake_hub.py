@@ -1,0 +1,124 @@
+"""A tiny stand-in for the Hugging Face Hub's HTTP API, enough for ``datasets.load_dataset("owner/name")``.
+
+It serves dataset repositories from a local folder (``root/owner/name/<files>``) at one fixed revision, and
+answers the calls ``huggingface_hub`` makes for a dataset of data files: the repo info
+(``/api/datasets/{repo}[/revision/{rev}]``), the tree listing (``/api/datasets/{repo}/tree/{rev}/{path}``) and
+file downloads (``/datasets/{repo}/resolve/{rev}/{path}``, HEAD and GET). Anything else is a 404. Each request
+is recorded (method, path, Authorization header) so tests can see what reached the "Hub".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+import urllib.parse
+from pathlib import Path
+
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+class FakeHub:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.requests: list[tuple[str, str, str | None]] = []
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "FakeHub":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self):
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def send(self, status: int, body: bytes = b"", headers: dict | None = None,
+                     content_type: str = "application/json") -> None:
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                hub.requests.append((self.command, self.path, self.headers.get("Authorization")))
+                url = urllib.parse.urlparse(self.path)
+                parts = url.path.strip("/").split("/")
+                if parts[:2] == ["api", "datasets"] and len(parts) >= 4:
+                    return self.api(parts[2] + "/" + parts[3], parts[4:], urllib.parse.parse_qs(url.query))
+                if parts[0] == "datasets" and len(parts) >= 6 and parts[3] == "resolve":
+                    return self.resolve(parts[1] + "/" + parts[2], "/".join(parts[5:]))
+                return self.send(404, b"{}")
+
+            do_HEAD = do_GET
+
+            def do_POST(self):  # noqa: N802
+                hub.requests.append((self.command, self.path, self.headers.get("Authorization")))
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                return self.send(404, b"{}")
+
+            def api(self, repo: str, rest: list[str], query: dict) -> None:
+                files = hub.files(repo)
+                if files is None:
+                    return self.send(404, b'{"error": "Repository not found"}', {"X-Error-Code": "RepoNotFound"})
+                if not rest or rest[0] == "revision":
+                    info = {"id": repo, "sha": REVISION, "private": False, "disabled": False, "gated": False,
+                            "tags": [], "cardData": {}, "siblings": [{"rfilename": f} for f in files]}
+                    return self.send(200, json.dumps(info).encode())
+                if rest[0] == "tree":
+                    folder = "/".join(rest[2:])
+                    recursive = query.get("recursive", ["false"])[0].lower() == "true"
+                    return self.send(200, json.dumps(hub.tree(repo, files, folder, recursive)).encode())
+                return self.send(404, b"{}")
+
+            def resolve(self, repo: str, path: str) -> None:
+                files = hub.files(repo)
+                if files is None:
+                    return self.send(404, b"", {"X-Error-Code": "RepoNotFound"})
+                if path not in files:
+                    return self.send(404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": REVISION})
+                data = (hub.root / repo / path).read_bytes()
+                return self.send(200, data, {"X-Repo-Commit": REVISION, "ETag": f'"{hashlib.sha1(data).hexdigest()}"'},
+                                 "application/octet-stream")
+
+        return Handler
+
+    def files(self, repo: str) -> list[str] | None:
+        base = self.root / repo
+        if not base.is_dir():
+            return None
+        return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+
+    def tree(self, repo: str, files: list[str], folder: str, recursive: bool) -> list[dict]:
+        prefix = f"{folder}/" if folder else ""
+        entries: dict[str, dict] = {}
+        for name in files:
+            if not name.startswith(prefix):
+                continue
+            parts = name[len(prefix):].split("/")
+            for depth in range(1, len(parts)):  # the folders on the way
+                path = prefix + "/".join(parts[:depth])
+                if recursive or depth == 1:
+                    entries.setdefault(path, {"type": "directory", "path": path, "oid": REVISION, "size": 0})
+            if recursive or len(parts) == 1:
+                data = (self.root / repo / name).read_bytes()
+                entries[name] = {"type": "file", "path": name, "size": len(data),
+                                 "oid": hashlib.sha1(data).hexdigest()}
+        return sorted(entries.values(), key=lambda e: e["path"])
