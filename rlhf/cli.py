@@ -70,6 +70,130 @@ def _train(args: argparse.Namespace) -> int:
     return run(config)
 
 
+def _push(args: argparse.Namespace) -> int:
+    import os
+
+    from rlhf.errors import ConfigError
+    from rlhf.hub.push import TOKEN_ENV, push_run
+
+    token = os.environ.get(args.token_env, "").strip() or None
+    if token is None and args.token_env != TOKEN_ENV:
+        raise ConfigError(f"--token-env: the environment variable {args.token_env} is not set (or empty).")
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    url = push_run(args.run, args.repo_id, token=token, private=not args.public, merge_adapter=args.merge_adapter,
+                   commit_message=args.commit_message, progress=say)
+    print(url)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from rlhf.inference.generation import generate, stream_generate
+
+    _quiet_model_loading()
+    options = dict(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+                   top_k=args.top_k, repetition_penalty=args.repetition_penalty, seed=args.seed)
+    prompt = [{"role": "user", "content": args.prompt}] if args.chat else args.prompt
+    if not args.stream:
+        print(generate(args.model, prompt, **options))
+        return 0
+    shown = ""
+    for text in stream_generate(args.model, prompt, **options):
+        print(text[len(shown):], end="", flush=True)
+        shown = text
+    print()
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    import json
+
+    from rlhf.inference.scoring import RewardScorer
+
+    rows, pairs = _read_score_rows(args.input)
+    _quiet_model_loading()
+    scorer = RewardScorer(args.model)
+    if pairs:
+        prefix = [row.get("prompt") or "" for row in rows]
+        chosen = scorer.score([p + row["chosen"] for p, row in zip(prefix, rows)], batch_size=args.batch_size)
+        rejected = scorer.score([p + row["rejected"] for p, row in zip(prefix, rows)], batch_size=args.batch_size)
+        scored = [{**row, "chosen_score": c, "rejected_score": r} for row, c, r in zip(rows, chosen, rejected)]
+    else:
+        scores = scorer.score([row["text"] for row in rows], batch_size=args.batch_size)
+        scored = [{**row, "score": s} for row, s in zip(rows, scores)]
+    from pathlib import Path
+
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in scored), encoding="utf-8")
+    if pairs:
+        wins = sum(row["chosen_score"] > row["rejected_score"] for row in scored)
+        print(f"scored {len(scored)} pairs: chosen > rejected in {wins}/{len(scored)} ({wins / len(scored):.3f}); "
+              f"wrote {output}", file=sys.stderr)
+    else:
+        print(f"scored {len(scored)} rows; wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _read_score_rows(path: str) -> tuple[list[dict], bool]:
+    """JSONL rows with ``text``, or ``chosen``/``rejected`` (+ optional ``prompt``); the first row decides which."""
+    import json
+
+    from rlhf.errors import DataError
+
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"--input: cannot read {path} ({error}).") from None
+    rows: list[dict] = []
+    pairs = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path} line {number}: not valid JSON ({error.msg}).") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path} line {number}: expected a JSON object, got {type(row).__name__}.")
+        if pairs is None:
+            pairs = "chosen" in row or "rejected" in row
+        needed = ("chosen", "rejected") if pairs else ("text",)
+        for column in needed + (("prompt",) if pairs and row.get("prompt") is not None else ()):
+            if not isinstance(row.get(column), str):
+                what = "missing column" if column not in row else "not a string:"
+                raise DataError(f"{path} line {number}: {what} '{column}' (rows need "
+                                f"{' and '.join(needed)}{', optionally prompt' if pairs else ''}).")
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{path}: no rows to score.")
+    return rows, bool(pairs)
+
+
+def _quiet_model_loading() -> None:
+    """Weight-loading progress bars would mix with the completion on the terminal."""
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+def _export_script(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rlhf.export_script import export_script_from_file
+
+    script = export_script_from_file(args.config)
+    if args.output:
+        Path(args.output).write_text(script, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(script, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m rlhf",
@@ -100,6 +224,70 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_run_arguments(train)
     train.set_defaults(handler=_train)
+
+    from rlhf.runs.commands import add_runs_parser
+
+    add_runs_parser(verbs)
+
+    push = verbs.add_parser(
+        "push", help="upload a finished run to the Hugging Face Hub with a model card",
+        description="Create the Hub repo (private unless --public) and upload the run's final/ model, or its LoRA "
+                    "adapter merged into full weights, with a model card as README.md (also written to "
+                    "RUN_DIR/card.md). Prints the repo URL. The token is read from the environment "
+                    "(--token-env, default HF_TOKEN), else from `hf auth login`; there is deliberately no --token "
+                    "flag, since values on a command line leak into shell history and process lists (ps).",
+    )
+    push.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run folder (it has final/)")
+    push.add_argument("--repo-id", required=True, metavar="OWNER/NAME", help="the model repo to create or update")
+    push.add_argument("--public", action="store_true", help="create the repo public (default: private)")
+    push.add_argument("--merge-adapter", action="store_true",
+                      help="for a LoRA run, upload the adapter merged into its base model (full weights, loads "
+                           "without peft and without the base model)")
+    push.add_argument("--token-env", default="HF_TOKEN", metavar="NAME",
+                      help="environment variable that holds the write token (default: HF_TOKEN)")
+    push.add_argument("--commit-message", default=None, help="commit message (default: 'Upload rlhf run RUN_ID')")
+    push.set_defaults(handler=_push)
+
+    generate = verbs.add_parser(
+        "generate", help="generate a completion with a model or a finished run",
+        description="Complete --prompt with a model: 'starter', a Hub id, a local model folder, or a finished run "
+                    "folder (its final/ model, a LoRA adapter merged on load). Prints the completion only.",
+    )
+    generate.add_argument("--model", required=True, metavar="REF", help="'starter', a Hub id, a folder or a run")
+    generate.add_argument("--prompt", required=True, metavar="TEXT", help="the text to complete, used as is")
+    generate.add_argument("--chat", action="store_true",
+                          help="send --prompt as a user message through the tokenizer's chat template")
+    generate.add_argument("--max-new-tokens", type=int, default=64, metavar="N", help="(default: 64)")
+    generate.add_argument("--temperature", type=float, default=0.7, help="0 decodes greedily (default: 0.7)")
+    generate.add_argument("--top-p", type=float, default=0.95, metavar="P", help="(default: 0.95)")
+    generate.add_argument("--top-k", type=int, default=0, metavar="K", help="0 disables top-k (default: 0)")
+    generate.add_argument("--repetition-penalty", type=float, default=1.0, metavar="R", help="(default: 1.0)")
+    generate.add_argument("--seed", type=int, default=None, metavar="S", help="sampling seed, for repeatable output")
+    generate.add_argument("--stream", action="store_true", help="print the completion as it is generated")
+    generate.set_defaults(handler=_generate)
+
+    score = verbs.add_parser(
+        "score", help="score texts or chosen/rejected pairs with a reward model",
+        description="Score each row of a JSONL file with a reward model (a finished rm run, a folder or a Hub "
+                    "id). Rows hold 'text', or 'chosen' and 'rejected' (with an optional 'prompt' prepended to "
+                    "both). Writes the rows plus 'score', or 'chosen_score' and 'rejected_score'; prints a summary "
+                    "on stderr (for pairs, how often chosen scores above rejected).",
+    )
+    score.add_argument("--model", required=True, metavar="REF", help="the reward model")
+    score.add_argument("--input", required=True, metavar="F.jsonl", help="rows to score")
+    score.add_argument("--output", required=True, metavar="O.jsonl", help="where to write the scored rows")
+    score.add_argument("--batch-size", type=int, default=16, help="texts per forward pass (default: 16)")
+    score.set_defaults(handler=_score)
+
+    export = verbs.add_parser(
+        "export-script", help="print a standalone TRL script that reproduces a run",
+        description="Write a Python script that reproduces a run with TRL, transformers, peft and datasets only "
+                    "(no rlhf): the dataset, the formatting function inlined, the split, the resolved training "
+                    "arguments and the trainer.",
+    )
+    export.add_argument("--config", required=True, metavar="RUN.yaml", help="a run's config.yaml")
+    export.add_argument("--output", default=None, metavar="script.py", help="write here instead of stdout")
+    export.set_defaults(handler=_export_script)
     return parser
 
 

@@ -11,3 +11,17 @@ def cache_dir() -> Path:
         return Path(os.environ["RLHF_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "rlhf"
+
+
+def data_dir() -> Path:
+    """Runs and caches in one place: ``RLHF_DATA_DIR``, else ``/data`` when it exists (a Space's persistent
+    storage), else the current folder."""
+    if os.environ.get("RLHF_DATA_DIR"):
+        return Path(os.environ["RLHF_DATA_DIR"]).expanduser()
+    if os.path.isdir("/data") and os.access("/data", os.W_OK):
+        return Path("/data")
+    return Path.cwd()
+
+
+def runs_dir() -> Path:
+    return data_dir() / "runs"

@@ -22,7 +22,9 @@ class RewardScorer:
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
-        self.max_length = max_length
+        positions = getattr(self.model.config, "max_position_embeddings", None) or getattr(
+            self.model.config, "n_positions", None)
+        self.max_length = min(max_length, positions) if positions else max_length
 
     def score(self, texts: Sequence[str], batch_size: int = 16) -> list[float]:
         import torch

@@ -128,6 +128,7 @@ def _build_ppo(ctx: TaskContext, reward_fn):
         whiten_rewards=rl.whiten_rewards,
         min_new_tokens=rl.min_new_tokens or max(1, max_completion // 4),
         max_new_tokens=rl.max_new_tokens or max_completion,
+        max_prompt_length=max(8, ctx.max_length(512) - (rl.max_new_tokens or max_completion)),
         generation_kwargs=dict(rl.generation_kwargs),
         max_steps=t.max_steps if t.max_steps > 0 else max(1, int(len(ctx.train_dataset) * t.num_train_epochs
                                                                   // batch_size)),
