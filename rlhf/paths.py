@@ -7,8 +7,11 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
+    """``RLHF_CACHE_DIR``, else ``RLHF_DATA_DIR/cache``, else ``$XDG_CACHE_HOME/rlhf`` or ``~/.cache/rlhf``."""
     if os.environ.get("RLHF_CACHE_DIR"):
         return Path(os.environ["RLHF_CACHE_DIR"]).expanduser()
+    if os.environ.get("RLHF_DATA_DIR"):
+        return Path(os.environ["RLHF_DATA_DIR"]).expanduser() / "cache"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "rlhf"
 
