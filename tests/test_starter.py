@@ -84,7 +84,7 @@ def test_corpus_uses_submitted_rewrites():
         ],
     }
     texts = list(corpus.record_texts(record))
-    assert texts == ["Is a toad a frog?", "Yes.", "Yes, toads are frogs."]
+    assert texts == ["Is a toad a frog?\n\nYes.", "Is a toad a frog?\n\nYes, toads are frogs."]
     assert not any("Unfinished" in text for text in texts)
 
 

@@ -34,6 +34,10 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}### Response:{% endif %}"
 )
 
+# The prompt template's headers get their own tokens (the model never sees them in pre-training, so SFT has a
+# template to teach), repeated so BPE merges them like any frequent word.
+TEMPLATE_HEADERS = ("### Instruction:", "\n\n### Context:", "\n\n### Response:") * 200
+
 # Text the tokenizer must reproduce exactly, beyond the corpus itself.
 ROUND_TRIP_PROBES = (
     "Hello, world!",
@@ -157,7 +161,7 @@ def build_starter(
     texts = corpus.training_texts()
 
     _report(progress, 0.02, "training the tokenizer")
-    tokenizer = train_tokenizer(texts, recipe.vocab_size, recipe.n_positions)
+    tokenizer = train_tokenizer(texts + list(TEMPLATE_HEADERS), recipe.vocab_size, recipe.n_positions)
     check_round_trip(tokenizer, texts)
     stream = torch.tensor(token_stream(tokenizer, texts, recipe.seq_len + 1), dtype=torch.long)
 

@@ -37,22 +37,20 @@ def _submitted(record: dict[str, Any], question: str) -> dict[str, str]:
 
 
 def record_texts(record: dict[str, Any]) -> Iterator[str]:
-    """Plain prose from one record: the original and each annotator's rewrite, without any prompt template.
+    """Plain prose from one record: the original and each annotator's rewrite as paragraphs, no template.
 
-    The starter learns the language of the sample but not the instruction template on purpose: teaching the
-    template is what SFT is for, so a tuned model visibly differs from the starter it came from.
+    The starter learns the language of the sample (and paragraph breaks) but not the instruction template on
+    purpose: teaching the template is what SFT is for, so a tuned model visibly differs from its starter.
     """
-    instruction = record.get("original-instruction") or ""
-    context = record.get("original-context") or ""
-    response = record.get("original-response") or ""
-    texts = [instruction, context, response]
+    original = (record.get("original-instruction"), record.get("original-context"), record.get("original-response"))
+    versions = [original]
     instructions = _submitted(record, "new-instruction")
     contexts = _submitted(record, "new-context")
     for user, new_response in _submitted(record, "new-response").items():
-        texts += [instructions.get(user, ""), contexts.get(user, ""), new_response]
+        versions.append((instructions.get(user, original[0]), contexts.get(user, original[1]), new_response))
     seen: set[str] = set()
-    for text in texts:
-        text = text.strip()
+    for parts in versions:
+        text = "\n\n".join(p.strip() for p in parts if p and p.strip())
         if text and text not in seen:
             seen.add(text)
             yield text

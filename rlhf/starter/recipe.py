@@ -11,7 +11,7 @@ import hashlib
 import json
 
 # Bump when the build code changes in a way the recipe values below do not capture.
-BUILD_VERSION = "3"
+BUILD_VERSION = "6"
 
 
 @dataclasses.dataclass(frozen=True)
