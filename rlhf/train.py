@@ -151,7 +151,9 @@ def _global_step(trainer) -> int:
 
 def _failure_reason(error: BaseException, step: int) -> str:
     name = type(error).__name__
-    if isinstance(error, MemoryError) or "OutOfMemory" in name or "out of memory" in str(error).lower():
+    text = str(error).lower()
+    if isinstance(error, MemoryError) or "OutOfMemory" in name or any(
+            sign in text for sign in ("out of memory", "can't allocate memory", "cannot allocate memory")):
         return (f"out of memory at step {step} ({name}: {str(error)[:300]}). Lower per_device_train_batch_size or "
                 "max_length, enable use_peft, or use a smaller model.")
     if isinstance(error, KeyboardInterrupt):

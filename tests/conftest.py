@@ -194,3 +194,12 @@ def assert_clean_failure(result: subprocess.CompletedProcess, code: int) -> None
     assert "Traceback" not in result.stderr
     assert str(PACKAGE_DIR) not in result.stderr
     assert "rlhf/formatting" not in result.stderr and "rlhf/data" not in result.stderr
+
+
+@pytest.fixture(scope="session")
+def starter_cache(tmp_path_factory) -> Path:
+    """A cache holding the starter model, built once per test session (about 20-30 s on 2 cores)."""
+    cache = tmp_path_factory.mktemp("rlhf-cache")
+    subprocess.run([sys.executable, "-m", "rlhf.starter"], cwd=REPO_ROOT, check=True, capture_output=True,
+                   env=dict(os.environ, RLHF_CACHE_DIR=str(cache)))
+    return cache
