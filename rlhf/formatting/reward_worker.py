@@ -51,6 +51,10 @@ def main() -> int:
     except (FormattingError, WallClockLimit) as error:
         protocol.write(json.dumps({"ok": False, "error": str(error) or "loading the reward function timed out"}) + "\n")
         return 1
+    def where(error: BaseException) -> str:
+        line = user_line(error.__traceback__, code.filename)
+        return f", at {code.filename}{line}" if line else ""
+
     for line in sys.stdin:
         request = json.loads(line)
         try:
@@ -60,14 +64,12 @@ def main() -> int:
             reply = {"ok": True, "rewards": [None if math.isnan(r) else r
                                              for r in _check(rewards, len(request["completions"]))]}
         except WallClockLimit as error:
-            reply = {"ok": False, "error": f"took longer than the limit of {timeout:g} s per call"
-                     + user_line(error.__traceback__, code.filename)}
+            reply = {"ok": False, "error": f"took longer than the limit of {timeout:g} s per call" + where(error)}
         except MemoryError as error:
-            reply = {"ok": False, "error": "exceeded the memory limit" + user_line(error.__traceback__, code.filename)}
+            reply = {"ok": False, "error": "exceeded the memory limit" + where(error)}
         except Exception as error:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            reply = {"ok": False, "error": f"raised {type(error).__name__}: {error}"
-                     + user_line(error.__traceback__, code.filename)}
+            reply = {"ok": False, "error": f"raised {type(error).__name__}: {error}" + where(error)}
         protocol.write(json.dumps(reply) + "\n")
     return 0
 

@@ -101,12 +101,24 @@ class TaskContext:
         limit = getattr(self.tokenizer, "model_max_length", fallback) or fallback
         return self.config.training.max_length or min(fallback, int(limit) if limit < 1e9 else fallback)
 
-    def peft_config(self, task_type: str):
+    def peft_config(self, task_type: str, model=None):
+        """LoRA settings, with the target modules checked against ``model`` so a typo fails with a clear message
+        before training instead of deep inside PEFT."""
         lora = self.config.lora
         if not lora.use_peft:
             return None
         from peft import LoraConfig
 
+        if model is not None and lora.lora_target_modules:
+            names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+            missing = [t for t in lora.lora_target_modules if t not in names]
+            if missing:
+                import torch
+
+                linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                                 if isinstance(module, torch.nn.Linear) or type(module).__name__ == "Conv1D"})
+                raise ConfigError(f"lora_target_modules: {', '.join(missing)} not found in {self.config.model}; its "
+                                  f"linear layers are: {', '.join(linear)}.")
         return LoraConfig(r=lora.lora_r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
                           target_modules=lora.lora_target_modules or "all-linear", task_type=task_type)
 

@@ -20,5 +20,5 @@ def build(ctx: TaskContext):
     args = ctx.trl_args(DPOConfig, TRL_DEFAULT_LR, max_length=ctx.max_length(), **extra)
     model = load_causal_lm(ctx.model_path, dtype=ctx.dtype())
     return DPOTrainer(model=model, args=args, train_dataset=ctx.train_dataset, eval_dataset=ctx.eval_dataset,
-                      processing_class=ctx.tokenizer, peft_config=ctx.peft_config("CAUSAL_LM"),
+                      processing_class=ctx.tokenizer, peft_config=ctx.peft_config("CAUSAL_LM", model),
                       callbacks=ctx.callbacks)

@@ -86,7 +86,7 @@ def _build_trl(ctx: TaskContext, sources: list[Any], algorithm: str):
     model = load_causal_lm(ctx.model_path, dtype=ctx.dtype())
     return trainer_cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=ctx.train_dataset,
                        eval_dataset=None, processing_class=ctx.tokenizer, reward_processing_classes=processing,
-                       callbacks=ctx.callbacks, peft_config=ctx.peft_config("CAUSAL_LM"))
+                       callbacks=ctx.callbacks, peft_config=ctx.peft_config("CAUSAL_LM", model))
 
 
 class _PPOAdapter:

@@ -20,5 +20,5 @@ def build(ctx: TaskContext):
     model = load_reward_model(ctx.model_path, dtype=ctx.dtype())
     model.config.pad_token_id = ctx.tokenizer.pad_token_id
     return RewardTrainer(model=model, args=args, train_dataset=ctx.train_dataset, eval_dataset=ctx.eval_dataset,
-                         processing_class=ctx.tokenizer, peft_config=ctx.peft_config("SEQ_CLS"),
+                         processing_class=ctx.tokenizer, peft_config=ctx.peft_config("SEQ_CLS", model),
                          callbacks=ctx.callbacks)

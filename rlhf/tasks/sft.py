@@ -16,5 +16,5 @@ def build(ctx: TaskContext, from_scratch: bool = False):
                         packing=bool(ctx.config.training.packing))
     model = load_causal_lm(ctx.model_path, dtype=ctx.dtype(), from_scratch=from_scratch)
     return SFTTrainer(model=model, args=args, train_dataset=ctx.train_dataset, eval_dataset=ctx.eval_dataset,
-                      processing_class=ctx.tokenizer, peft_config=ctx.peft_config("CAUSAL_LM"),
+                      processing_class=ctx.tokenizer, peft_config=ctx.peft_config("CAUSAL_LM", model),
                       callbacks=ctx.callbacks)
