@@ -59,7 +59,7 @@ def load_tokenizer(path: str):
     return tokenizer
 
 
-def load_causal_lm(path: str, dtype=None, from_scratch: bool = False):
+def load_causal_lm(path: str, dtype=None, from_scratch: bool = False, **kwargs):
     """A causal LM; adapters are merged into their base; ``from_scratch`` keeps only the architecture."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -67,10 +67,10 @@ def load_causal_lm(path: str, dtype=None, from_scratch: bool = False):
     if base is not None:
         from peft import AutoPeftModelForCausalLM
 
-        return AutoPeftModelForCausalLM.from_pretrained(path, dtype=dtype).merge_and_unload()
+        return AutoPeftModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs).merge_and_unload()
     if from_scratch:
-        return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path), dtype=dtype)
-    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path), dtype=dtype, **kwargs)
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
 
 
 def load_reward_model(path: str, dtype=None, field: str = "model"):
