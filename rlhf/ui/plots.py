@@ -1,0 +1,100 @@
+"""A run's events → long-format DataFrames (``step``, ``value``, ``series``) for ``gr.LinePlot``.
+
+Long format lets one plot show several curves (train and eval loss; chosen, rejected and margin) through the
+plot's ``color`` column. Which metrics a plot shows follows TRL's own log names, so a new TRL metric with a
+familiar name appears without changes here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+COLUMNS = ["step", "value", "series"]
+PALETTE = ("#2563eb", "#f97316", "#16a34a", "#dc2626", "#9333ea", "#0891b2", "#ca8a04", "#db2777")
+
+LOSS_KEYS = {"loss": "train loss", "eval_loss": "eval loss", "loss/policy": "policy loss",
+             "loss/value": "value loss"}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _is_reward(key: str) -> bool:
+    """GRPO/RLOO: the total and each reward function's mean; PPO: the reward, the KL-shaped total and the KL."""
+    if key in ("reward", "eval_reward", "objective/rlhf_reward", "objective/kl", "kl"):
+        return True
+    return key.startswith("rewards/") and key.endswith("/mean")  # DPO's rewards/* have no /mean: see quality
+
+
+def _is_quality(key: str) -> bool:
+    """RM: accuracy and margin; DPO: rewards/accuracies and rewards/margins; train and eval."""
+    return key.removeprefix("eval_") in ("accuracy", "margin", "rewards/accuracies", "rewards/margins")
+
+
+def color_map(df, column: str = "series") -> dict[str, str]:
+    """A colour per series. Sending it with every update also makes the plot rebuild its legend when the
+    series change (another run selected): the frontend redraws from scratch when ``color_map`` changes."""
+    names = sorted(set(df[column]), key=lambda name: (name.startswith("eval"), name)) if len(df) else []
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def metric_rows(events: Iterable[dict[str, Any]], keep) -> list[dict[str, Any]]:
+    rows = []
+    for event in events:
+        if "status" in event or "step" not in event:
+            continue
+        step = _number(event.get("step"))
+        if step is None:
+            continue
+        for key, value in event.items():
+            if key in ("step", "epoch", "time") or not keep(key):
+                continue
+            number = _number(value)
+            if number is not None:
+                rows.append({"step": step, "value": number, "series": LOSS_KEYS.get(key, key)})
+    return rows
+
+
+def frame(rows: list[dict[str, Any]]):
+    """Typed even when empty: the plot reads its axis types from the dtypes, and an empty object-typed frame
+    would turn the axes into categories."""
+    import pandas as pd
+
+    return pd.DataFrame({"step": pd.Series([r["step"] for r in rows], dtype="float64"),
+                         "value": pd.Series([r["value"] for r in rows], dtype="float64"),
+                         "series": pd.Series([r["series"] for r in rows], dtype="object").astype(str)})
+
+
+def run_frames(events: list[dict[str, Any]], task: str | None) -> dict[str, Any]:
+    """``{"loss": df, "reward": df, "quality": df}``; an empty frame (with the columns) where nothing was logged."""
+    return {
+        "loss": frame(metric_rows(events, lambda k: k in LOSS_KEYS)),
+        "reward": frame(metric_rows(events, _is_reward)) if task == "rl" else frame([]),
+        "quality": frame(metric_rows(events, _is_quality)) if task in ("rm", "dpo") else frame([]),
+    }
+
+
+def histogram(lengths: dict[str, list[int]], bins: int = 20):
+    """Token lengths → a bar-chart frame: ``tokens`` (bin label), ``rows``, ``column``; bins shared by series."""
+    import pandas as pd
+
+    values = [v for series in lengths.values() for v in series]
+    if not values:
+        return pd.DataFrame(columns=["tokens", "rows", "column"])
+    low, high = min(values), max(values)
+    width = max(1, math.ceil((high - low + 1) / bins))
+    records = []
+    for column, series in lengths.items():
+        counts: dict[int, int] = {}
+        for v in series:
+            counts[(v - low) // width] = counts.get((v - low) // width, 0) + 1
+        for index in range((high - low) // width + 1):
+            start = low + index * width
+            label = f"{start}" if width == 1 else f"{start}–{start + width - 1}"
+            records.append({"tokens": label, "order": index, "rows": counts.get(index, 0), "column": column})
+    df = pd.DataFrame(records).sort_values(["order", "column"]).drop(columns="order")
+    return df

@@ -1,0 +1,192 @@
+"""Chat & Score tab: stream a chat with a finished model (or the starter), optionally beside its base model to
+see what training changed, and rate texts with a reward model. The seed's toad/frog example is one click away.
+
+Generation and scoring load models into this process, so both events have their own concurrency limit
+(``RLHF_CHAT_CONCURRENCY``); loaded models are cached (see :mod:`rlhf.inference.loading`).
+"""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+from typing import Any
+
+import gradio as gr
+
+from rlhf.ui.api import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT
+from rlhf.ui.tabs import PRIVATE, Ctx, done, problem
+
+FORMATS = [("Instruction template (as trained)", "template"), ("Chat template", "chat"), ("Raw text", "raw")]
+
+
+def build(ctx: Ctx) -> None:
+    starter = [("starter (tiny offline model)", "starter")]
+    gr.Markdown("Talk to a finished run (or the starter). *Compare* shows the model it was trained from answering "
+                "the same prompt beside it.")
+    with gr.Row(equal_height=True):
+        model = gr.Dropdown(starter, value="starter", label="Chat with", allow_custom_value=True, min_width=300,
+                            info="'starter', a finished run, or a Hub id")
+        compare = gr.Checkbox(False, label="Compare with the base model", min_width=200)
+        base = gr.Dropdown(starter, value="starter", label="Base model", allow_custom_value=True, visible=False,
+                           min_width=300)
+    with gr.Row():
+        chatbot = gr.Chatbot(label="Model", height=340, placeholder="Replies appear here.")
+        base_chatbot = gr.Chatbot(label="Base model", height=340, visible=False)
+    with gr.Row(equal_height=True):
+        message = gr.Textbox(label="Instruction", placeholder="Ask something, e.g. Is a toad a frog?", lines=2,
+                             scale=3)
+        context = gr.Textbox(label="Context (optional)", lines=2, scale=2,
+                             placeholder="Filled into '### Context:' of the instruction template")
+    with gr.Row(equal_height=True):
+        send = gr.Button("Send", variant="primary", scale=0, min_width=110, size="md")
+        stop = gr.Button("Stop", variant="stop", scale=0, min_width=90, size="md")
+        clear = gr.Button("Clear", scale=0, min_width=90, size="md")
+        example = gr.Button("Example: Is a toad a frog?", scale=0, min_width=260, size="md")
+        chat_message = gr.Markdown()
+    with gr.Accordion("Generation settings", open=False):
+        with gr.Row():
+            prompt_format = gr.Radio(FORMATS, value="template", label="Prompt format",
+                                     info="The runs here are trained on the instruction template")
+            max_new_tokens = gr.Slider(1, 512, value=64, step=1, label="max_new_tokens")
+            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="temperature", info="0: greedy")
+        with gr.Row():
+            top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="top_p")
+            top_k = gr.Number(0, label="top_k", precision=0, info="0: off")
+            repetition_penalty = gr.Slider(1.0, 2.0, value=1.0, step=0.05, label="repetition_penalty")
+            seed = gr.Number(-1, label="seed", precision=0, info="-1: random")
+
+    gr.Markdown("### Score with a reward model\nHigher is preferred. With a prompt, each line is a response placed "
+                "in the instruction template after it, as the reward model saw its training pairs.")
+    with gr.Row(equal_height=True):
+        reward_model = gr.Dropdown([], value=None, label="Reward model", allow_custom_value=True, min_width=300,
+                                   info="a finished reward-model run, or a Hub id")
+        score_prompt = gr.Textbox(label="Prompt (optional)", scale=2)
+        score_context = gr.Textbox(label="Context (optional)", scale=2)
+    texts = gr.Textbox(label="Texts or responses, one per line", lines=4,
+                       placeholder="Yes\nBoth frogs and toads are amphibians…")
+    with gr.Row(equal_height=True):
+        score = gr.Button("Score", variant="primary", scale=0, min_width=110, size="md")
+        score_example = gr.Button("Example: a good and a bad answer", scale=0, min_width=300, size="md")
+        score_message = gr.Markdown()
+    scores = gr.Dataframe(headers=["text", "score"], datatype=["str", "number"], interactive=False, wrap=True,
+                          value=None, label="Scores")
+    ctx.c.update(chat_model=model, compare=compare, base_model=base, chatbot=chatbot, base_chatbot=base_chatbot,
+                 chat_input=message, chat_context=context, send=send, chat_stop=stop, chat_clear=clear,
+                 chat_example=example, chat_message=chat_message, prompt_format=prompt_format,
+                 generation=[max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
+                 reward_model=reward_model, score_prompt=score_prompt, score_context=score_context,
+                 score_texts=texts, score=score, score_example=score_example, score_message=score_message,
+                 scores=scores)
+
+
+def wire(ctx: Ctx) -> None:
+    api, c, settings = ctx.api, ctx.c, ctx.settings
+
+    c["compare"].change(lambda on: (gr.update(visible=on), gr.update(visible=on)), c["compare"],
+                        [c["base_model"], c["base_chatbot"]], queue=False, **PRIVATE)
+
+    def pick(model: str, browser_id: str, request: gr.Request):
+        """Choosing a run proposes the model it was trained from as the one to compare against."""
+        try:
+            return api.base_model(model, ctx.caller(request, browser_id))
+        except Exception:
+            return gr.skip()
+
+    c["chat_model"].input(pick, [c["chat_model"], c["browser_id"]], c["base_model"], **PRIVATE)
+    c["chat_example"].click(lambda: (TOAD_PROMPT, TOAD_CONTEXT), None, [c["chat_input"], c["chat_context"]],
+                            queue=False, **PRIVATE)
+    c["chat_clear"].click(lambda: ([], [], ""), None, [c["chatbot"], c["base_chatbot"], c["chat_message"]],
+                          queue=False, **PRIVATE)
+
+    def reply(model, base, compare, message, context, history, base_history, prompt_format, max_new_tokens,
+              temperature, top_p, top_k, repetition_penalty, seed, browser_id, request: gr.Request):
+        caller = ctx.caller(request, browser_id)
+        if not (message or "").strip():
+            yield gr.skip(), gr.skip(), problem("Type an instruction first.")
+            return
+        options = dict(context=context, prompt_format=prompt_format, max_new_tokens=max_new_tokens,
+                       temperature=temperature, top_p=top_p, top_k=top_k or 0, repetition_penalty=repetition_penalty,
+                       seed=None if seed is None or seed < 0 else int(seed))
+        shown = message if not (context or "").strip() or prompt_format != "template" else \
+            f"{message}\n\n*Context:* {context}"
+        history, base_history = _messages(history), _messages(base_history)
+        turn = [{"role": "user", "content": shown}]
+        main = api.chat_stream(model, message, caller, history=_for_model(history), **options)
+        other = api.chat_stream(base, message, caller, history=_for_model(base_history), **options) if compare \
+            else iter(())
+        text, base_text = "", ""
+        try:
+            yield (history + turn + [{"role": "assistant", "content": "…"}],
+                   base_history + (turn + [{"role": "assistant", "content": "…"}] if compare else []), "")
+            for a, b in zip_longest(main, other):
+                text = a if a is not None else text
+                base_text = b if b is not None else base_text
+                yield (history + turn + [{"role": "assistant", "content": text or "…"}],
+                       base_history + (turn + [{"role": "assistant", "content": base_text or "…"}] if compare
+                                       else []), "")
+        except Exception as error:
+            yield (history + turn + [{"role": "assistant", "content": text}] if text else history,
+                   base_history, problem(error))
+            return
+        finally:
+            for stream in (main, other):
+                close = getattr(stream, "close", None)
+                if close:
+                    close()
+        yield (history + turn + [{"role": "assistant", "content": text or "(no text: the model ended at once)"}],
+               base_history + (turn + [{"role": "assistant", "content": base_text or "(no text)"}] if compare else []),
+               "")
+
+    inputs = [c["chat_model"], c["base_model"], c["compare"], c["chat_input"], c["chat_context"], c["chatbot"],
+              c["base_chatbot"], c["prompt_format"], *c["generation"], c["browser_id"]]
+    outputs = [c["chatbot"], c["base_chatbot"], c["chat_message"]]
+    limit = dict(concurrency_limit=settings.chat_concurrency, concurrency_id="chat", show_progress="minimal")
+    sent = c["send"].click(reply, inputs, outputs, **limit, **PRIVATE)
+    submitted = c["chat_input"].submit(reply, inputs, outputs, **limit, **PRIVATE)
+    c["chat_stop"].click(None, None, None, cancels=[sent, submitted], **PRIVATE)
+
+    c["score_example"].click(lambda: (TOAD_PROMPT, TOAD_CONTEXT, f"{TOAD_GOOD}\n{TOAD_BAD}"), None,
+                             [c["score_prompt"], c["score_context"], c["score_texts"]], queue=False, **PRIVATE)
+
+    def rate(model: str, prompt: str, context: str, texts: str, browser_id: str, request: gr.Request,
+             progress=gr.Progress()):
+        lines = [line for line in (texts or "").splitlines() if line.strip()]
+        if not model:
+            return problem("Choose a reward model: train one with the 'Reward model' task, or type a Hub id."), \
+                gr.skip()
+        if not lines:
+            return problem("Type one or more texts, one per line."), gr.skip()
+        try:
+            progress(0, desc="Loading the reward model")
+            values = api.score(model, lines, ctx.caller(request, browser_id), prompt, context)
+        except Exception as error:
+            return problem(error), gr.skip()
+        best = max(range(len(values)), key=values.__getitem__)
+        note = f"Scored {len(values)} text{'s' if len(values) != 1 else ''}" + (
+            f"; preferred: line {best + 1}." if len(values) > 1 else ".")
+        return done(note), [[line, value] for line, value in zip(lines, values)]
+
+    c["score"].click(rate, [c["reward_model"], c["score_prompt"], c["score_context"], c["score_texts"],
+                            c["browser_id"]], [c["score_message"], c["scores"]],
+                     concurrency_limit=settings.score_concurrency, concurrency_id="score", **PRIVATE)
+
+
+def _text(content: Any) -> str:
+    """A chatbot message's content as text (Gradio hands back a list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_text(part) for part in content)
+    if isinstance(content, dict) and content.get("type") == "text":
+        return str(content.get("text", ""))
+    return ""
+
+
+def _messages(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+    return [{"role": m["role"], "content": _text(m.get("content"))} for m in (history or [])
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+
+
+def _for_model(history: list[dict[str, str]]) -> list[dict[str, str]]:
+    """What the model sees of earlier turns: the text without our display markup."""
+    return [{"role": m["role"], "content": m["content"].split("\n\n*Context:*")[0]} for m in history
+            if m["content"] not in ("…",)]

@@ -1,0 +1,116 @@
+"""Data tab: pick the feedback dataset (bundled sample, Hub id, or upload) and see what the formatting function
+will receive. The sample is loaded when the app starts, so the page is useful on first paint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from rlhf.ui.api import TASK_LABELS
+from rlhf.ui.tabs import PRIVATE, Ctx, done, problem
+
+SOURCES = ("Bundled sample", "Hugging Face Hub", "Upload a file")
+
+
+def describe(info: dict[str, Any] | None) -> str:
+    """The dataset summary shown under the Load button (and, shortened, atop the other tabs)."""
+    if not info:
+        return "No dataset loaded yet."
+    name = "the bundled sample" if info["kind"] == "sample" else f"`{info['name']}`"
+    lines = [f"**Current dataset:** {name} · **layout:** `{info['layout']}` · **records:** {info['records']:,}"]
+    if info["fields"] or info["questions"]:
+        lines.append(f"**Fields:** {', '.join(f'`{f}`' for f in info['fields']) or '–'}  \n"
+                     f"**Questions:** {', '.join(f'`{q}`' for q in info['questions']) or '–'}")
+    else:
+        lines.append(f"**Columns:** {', '.join(f'`{c}`' for c in info['columns'])}")
+    notes = []
+    if info["plain_tasks"]:
+        notes.append("plain columns, no function needed: " + ", ".join(TASK_LABELS[t] for t in info["plain_tasks"]))
+    if info["templates_fit"]:
+        notes.append("dolly-style Argilla fields: every task starts from its template in the Format tab")
+    if info["needs_function"] and not info["templates_fit"]:
+        notes.append("needs a formatting function (Format tab): " + ", ".join(TASK_LABELS[t]
+                                                                               for t in info["needs_function"]))
+    if info["layout"] == "argilla-v2":
+        notes.append("Argilla 2.x rows are converted to the 1.x record shape shown below, so 1.x functions run "
+                     "unchanged")
+    lines += [f"- {n}" for n in notes]
+    return "\n\n".join(lines[:2]) + ("\n\n" + "\n".join(lines[2:]) if lines[2:] else "")
+
+
+def hub_note(api) -> str:
+    text = api.hub.describe()
+    if api.hub.reachable is False:
+        return (f"<div class='rlhf-error'>⚠️ {text.replace('**', '')}: only datasets already in this machine's "
+                "cache can be loaded. Save a dataset to a file elsewhere and upload it instead.</div>")
+    return text
+
+
+def short(info: dict[str, Any] | None) -> str:
+    if not info:
+        return "*No dataset loaded: choose one in the Data tab.*"
+    name = "the bundled sample" if info["kind"] == "sample" else f"`{info['name']}`"
+    return f"Dataset: {name} (`{info['layout']}`, {info['records']:,} records) · change it in the Data tab."
+
+
+def build(ctx: Ctx) -> None:
+    api = ctx.api
+    initial = ctx.c["initial_data"]
+    gr.Markdown("Choose the feedback dataset to train on: the bundled sample (loaded), a dataset on the Hugging "
+                "Face Hub, or a file exported from Argilla or elsewhere (`.jsonl`, `.json`, `.csv`, `.parquet`).")
+    source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Source", elem_id="data-source")
+    with gr.Group(visible=False) as hub_box:
+        hub_status = gr.Markdown(lambda: hub_note(api), elem_classes="rlhf-note")
+        with gr.Row():
+            hub_id = gr.Textbox(label="Dataset id", placeholder="argilla/databricks-dolly-15k-curated-en", scale=3)
+            hub_config = gr.Textbox(label="Config (subset)", placeholder="default", scale=1)
+            hub_split = gr.Textbox(value="train", label="Split", scale=1)
+    with gr.Group(visible=False) as upload_box:
+        upload = gr.File(label="Feedback file (.jsonl, .json, .csv, .parquet)",
+                         file_types=[".jsonl", ".json", ".csv", ".parquet"], height=120)
+    with gr.Row(equal_height=True):
+        load = gr.Button("Load dataset", variant="primary", scale=0, min_width=160, size="md")
+        message = gr.Markdown(done("Loaded the bundled sample."))
+    summary = gr.Markdown(describe(initial))
+    examples = gr.JSON(initial["examples"], label="The first records, exactly as your formatting function "
+                                                  "receives them", open=True, max_height=520)
+    ctx.c.update(data_source=source, hub_status=hub_status, data_summary=summary, data_examples=examples,
+                 data_load=load, data_message=message, hub_id=hub_id, hub_config=hub_config, hub_split=hub_split,
+                 upload=upload, hub_box=hub_box, upload_box=upload_box)
+
+
+def wire(ctx: Ctx) -> None:
+    api, c = ctx.api, ctx.c
+
+    def choose(kind: str):
+        return (gr.update(visible=kind == SOURCES[1]), gr.update(visible=kind == SOURCES[2]),
+                hub_note(api), "")
+
+    c["data_source"].change(choose, c["data_source"], [c["hub_box"], c["upload_box"], c["hub_status"],
+                                                       c["data_message"]], queue=False, **PRIVATE)
+
+    def load(kind: str, hub_id: str, config: str, split: str, upload, progress=gr.Progress()):
+        try:
+            if kind == SOURCES[1]:
+                if not (hub_id or "").strip():
+                    return problem("Type a Hub dataset id, like owner/name."), *([gr.skip()] * 3)
+                progress(0.1, desc="Downloading from the Hub (or reading the local cache)")
+                info = api.load_data(hub_id.strip(), config, split or "train")
+            elif kind == SOURCES[2]:
+                if not upload:
+                    return problem("Choose a file to upload first."), *([gr.skip()] * 3)
+                info = api.load_data(api.store_upload(upload), "", "train")
+            else:
+                info = api.load_data("sample")
+        except Exception as error:
+            return problem(error), gr.skip(), gr.skip(), gr.skip()
+        info = dict(info, config=config if kind == SOURCES[1] else "",
+                    split=(split or "train") if kind == SOURCES[1] else "train")
+        return done(f"Loaded: {info['records']:,} records."), describe(info), info["examples"], info
+
+    inputs = [c["data_source"], c["hub_id"], c["hub_config"], c["hub_split"], c["upload"]]
+    outputs = [c["data_message"], c["data_summary"], c["data_examples"], c["data_state"]]
+    c["data_load"].click(load, inputs, outputs, concurrency_limit=4, concurrency_id="quick", **PRIVATE)
+    c["upload"].upload(load, inputs, outputs, concurrency_limit=4, concurrency_id="quick", **PRIVATE)
+    c["hub_id"].submit(load, inputs, outputs, concurrency_limit=4, concurrency_id="quick", **PRIVATE)

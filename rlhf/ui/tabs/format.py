@@ -1,0 +1,188 @@
+"""Format tab: the formatting function of each task (and the RL reward function) in a Python editor, prefilled
+from the templates, with a "Run on 5 records" button that shows every record's outcome. The code only ever runs
+in the sandboxed worker process, never in the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from rlhf.ui.api import CODE_TASKS, TASK_LABELS
+from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, read_only_banner
+
+CONTRACTS = {
+    "pretrain": "Return a `str` (a passage of training text).",
+    "sft": "Return a `str`: the whole training text, prompt and response in the template.",
+    "rm": "Return a `(chosen, rejected)` tuple of two `str`: the preferred text first.",
+    "rl": "Return a `str`: the prompt the policy completes (the template up to `### Response:`).",
+    "dpo": "Return a `(prompt, chosen, rejected)` tuple of three `str`; the trainer appends each completion to the "
+           "prompt.",
+    "reward": "`reward_func(completions, prompts=None, **kwargs) -> list[float]`, TRL's signature: one reward per "
+              "completion, higher is better. *Run* tries it on five completions of the seed's toad/frog prompt; "
+              "select it in the Train tab for an RL run.",
+}
+RULES = ("Argilla's rules: the function gets one record (a dict, shown in the Data tab) and returns one row, "
+         "`None` to drop the record, or a list/generator of rows.")
+
+
+def contract(task: str, data: dict[str, Any] | None) -> str:
+    text = f"**{TASK_LABELS[task]}.** {CONTRACTS[task]}"
+    if task == "reward":
+        return text
+    text += " " + RULES
+    if data and task in data.get("plain_tasks", ()):
+        text += " *An empty editor uses the dataset's plain columns as they are.*"
+    elif data and data.get("templates_fit"):
+        text += " *An empty editor uses the built-in template.*"
+    elif data:
+        columns = data.get("fields") or data.get("columns") or []
+        text += (" **This dataset needs your function for this task:** the template reads dolly-style Argilla "
+                 f"fields, and this dataset has {', '.join(f'`{c}`' for c in columns[:8])}.")
+    return text
+
+
+def initial_codes(ctx: Ctx, data: dict[str, Any] | None) -> dict[str, str]:
+    return {task: ctx.api.default_code(task, data) for task in CODE_TASKS}
+
+
+def outcomes(result: dict[str, Any]) -> str:
+    """Each record's outcome as Markdown: its rows in text blocks (newlines kept), why it was dropped, or the
+    error in red."""
+    if result["task"] == "reward":
+        lines = ["Each completion follows this prompt:", "", _fenced(result["prompt"]), "",
+                 "| completion | reward |", "|---|---|"]
+        for item in result["records"]:
+            completion, reward = item["rows"][0]
+            shown = completion.strip().replace("|", "\\|") or "(empty)"
+            lines.append(f"| {shown} | {'–' if reward is None else f'{reward:g}'} |")
+        return "\n".join(lines)
+    blocks = []
+    for item in result["records"]:
+        title = f"**Record {item['index']}**" + (f" (`{item['external_id']}`)" if item.get("external_id") else "")
+        if item["error"]:
+            blocks.append(f"{title} → <span class='rlhf-error'>⚠️ {_escape(item['error'])}</span>")
+        elif item["dropped"]:
+            blocks.append(f"{title} → dropped: {item['dropped']}")
+        else:
+            rows = item["rows"]
+            text = f"{title} → {len(rows)} row" + ("s" if len(rows) != 1 else "")
+            for row in rows:
+                text += "\n\n" + _fenced(_row_text(result["columns"], row))
+            blocks.append(text)
+    return "\n\n---\n\n".join(blocks) or "*The dataset has no records.*"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fenced(text: str) -> str:
+    fence = "`" * max(3, _longest_backticks(text) + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _longest_backticks(text: str) -> int:
+    longest = current = 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        longest = max(longest, current)
+    return longest
+
+
+def _row_text(columns: list[str], row: list[Any]) -> str:
+    if len(row) == 1:
+        return str(row[0])
+    return "\n".join(f"[{name}]\n{value}" for name, value in zip(columns, row))
+
+
+def build(ctx: Ctx) -> None:
+    settings = ctx.settings
+    data = ctx.c["initial_data"]
+    codes = initial_codes(ctx, data)
+    ctx.c["initial_codes"] = codes
+    note = settings.access_note()
+    access = gr.Markdown(read_only_banner(note), visible=bool(note))
+    gr.Markdown("Write how a record becomes training rows, per task. The editors start from templates written for "
+                "dolly-style Argilla data (like the sample); functions written for Argilla's `ArgillaTrainer` run "
+                "unchanged. The code runs in an isolated process with a time and memory limit.")
+    with gr.Row(equal_height=True):
+        task = gr.Dropdown([(TASK_LABELS[t], t) for t in CODE_TASKS], value="sft", label="Function for",
+                           scale=1, min_width=220)
+        terms = gr.Markdown(contract("sft", data), elem_classes="rlhf-note")
+    editor = gr.Code(codes["sft"], language="python", lines=22, max_lines=40, label="formatting_func (Python)",
+                     interactive=settings.open_code, elem_id="format-editor")
+    with gr.Row(equal_height=True):
+        run = gr.Button("Run on 5 records", variant="primary", scale=0, min_width=180, size="md")
+        reset = gr.Button("Reset to template", scale=0, min_width=180, size="md", interactive=settings.open_code)
+        clear = gr.Button("Clear (plain columns / template)", scale=0, min_width=280, size="md",
+                          interactive=settings.open_code)
+        message = gr.Markdown("Runs the function on the first records of the dataset, in the sandbox.",
+                              elem_classes="rlhf-note")
+    results = gr.Markdown("", container=True, padding=True, max_height=640, label="Result per record",
+                          elem_id="format-results")
+    editor_task = gr.State("sft")
+    codes_state = gr.State(codes)
+    ctx.c.update(format_task=task, format_terms=terms, format_editor=editor, format_run=run, format_reset=reset,
+                 format_clear=clear, format_message=message, format_results=results, editor_task=editor_task,
+                 codes=codes_state, format_access=access)
+
+
+def wire(ctx: Ctx) -> None:
+    api, c = ctx.api, ctx.c
+
+    def switch(task: str, editor_value: str, codes: dict, editor_task: str, data: dict):
+        codes = dict(codes or {}, **{editor_task: editor_value or ""})
+        label = "reward_func (Python)" if task == "reward" else "formatting_func (Python)"
+        return (gr.update(value=codes.get(task, ""), label=label), codes, task, contract(task, data), "", "",
+                gr.update(visible=task != "reward"), gr.update(value="Run on 5 examples" if task == "reward"
+                                                               else "Run on 5 records"))
+
+    c["format_task"].change(switch, [c["format_task"], c["format_editor"], c["codes"], c["editor_task"],
+                                     c["data_state"]],
+                            [c["format_editor"], c["codes"], c["editor_task"], c["format_terms"], c["format_results"],
+                             c["format_message"], c["format_clear"], c["format_run"]], queue=False, **PRIVATE)
+
+    def reset(task: str, data: dict):
+        from rlhf.formatting.templates import template_source
+
+        return template_source(task), done("Reset to the template.")
+
+    c["format_reset"].click(reset, [c["format_task"], c["data_state"]], [c["format_editor"], c["format_message"]],
+                            queue=False, **PRIVATE)
+    c["format_clear"].click(lambda: ("", done("Cleared: the dataset's plain columns (or the built-in template) "
+                                              "will be used.")), None, [c["format_editor"], c["format_message"]],
+                            queue=False, **PRIVATE)
+
+    def run(task: str, code: str, data: dict, browser_id: str, request: gr.Request,
+            profile: gr.OAuthProfile | None = None):
+        caller = ctx.caller(request, browser_id, profile)
+        try:
+            result = api.probe_code(task, code, caller, (data or {}).get("dataset", "sample"),
+                                    (data or {}).get("config", ""), (data or {}).get("split", "train"))
+        except Exception as error:
+            return problem(error), ""
+        errors = sum(1 for r in result["records"] if r["error"])
+        what = (f"Used the plain columns ({result['function'].split(': ', 1)[-1].rstrip(')')})"
+                if result["function"].startswith("none") else f"Ran `{result['function']}`")
+        summary = (f"{what} on {len(result['records'])} {'examples' if task == 'reward' else 'records'}"
+                   + (f": <b>{errors} raised an error</b> (see below)." if errors else "."))
+        return (problem(summary) if errors else done(summary)), outcomes(result)
+
+    c["format_run"].click(run, [c["format_task"], c["format_editor"], c["data_state"], c["browser_id"]],
+                          [c["format_message"], c["format_results"]], concurrency_limit=2, concurrency_id="probe",
+                          **PRIVATE)
+
+    def dataset_changed(data: dict, codes: dict, editor_task: str, editor_value: str, old: dict):
+        """Editors the user has not touched follow the new dataset's defaults (template or plain columns)."""
+        codes = dict(codes or {}, **{editor_task: editor_value or ""})
+        before = {t: api.default_code(t, old) for t in CODE_TASKS}
+        for task in CODE_TASKS:
+            if codes.get(task, "") == before[task]:
+                codes[task] = api.default_code(task, data)
+        return codes, codes.get(editor_task, ""), contract(editor_task, data), data
+
+    c["data_state"].change(dataset_changed, [c["data_state"], c["codes"], c["editor_task"], c["format_editor"],
+                                             c["previous_data"]],
+                           [c["codes"], c["format_editor"], c["format_terms"], c["previous_data"]], queue=False,
+                           **PRIVATE)

@@ -1,0 +1,103 @@
+"""Preview tab: the prepared rows of one task over the whole dataset, with the counts (records read, rows out,
+dropped and why), the train/test split, and token lengths under the chosen model's tokenizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from rlhf import TASKS
+from rlhf.ui.api import TASK_LABELS
+from rlhf.ui.plots import color_map, histogram
+from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, problem
+from rlhf.ui.tabs.data import short
+
+EMPTY = ("Press **Prepare preview** to run the task's formatting function over the whole dataset (in the sandbox; "
+         "the result is cached, so training on the same rows later does not run it again).")
+
+
+def counts(result: dict[str, Any]) -> str:
+    dropped = sum(result["dropped"].values())
+    lines = [f"**{result['records']:,}** records read → **{result['rows']:,}** rows "
+             f"({', '.join(f'{name} {n:,}' for name, n in result['splits'].items())}) · "
+             f"**{dropped:,}** records dropped · function: `{result['function']}`"]
+    for reason, n in sorted(result["dropped"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"- {n:,} × {reason}")
+    lengths = result.get("token_lengths") or {}
+    if lengths.get("note"):
+        lines.append(f"\n*{lengths['note']}*")
+    for column, stats in (lengths.get("stats") or {}).items():
+        if stats.get("count"):
+            limit = lengths.get("max_length")
+            over = sum(1 for v in lengths["lengths"][column] if limit and v > limit)
+            lines.append(f"- tokens in `{column}` ({lengths['model']}): min {stats['min']}, mean {stats['mean']}, "
+                         f"p95 {stats['p95']}, max {stats['max']}"
+                         + (f"; **{over} rows exceed the model's {limit} tokens** and would be truncated"
+                            if over else ""))
+    return "\n".join(lines)
+
+
+def build(ctx: Ctx) -> None:
+    data = ctx.c["initial_data"]
+    label = gr.Markdown(short(data), elem_classes="rlhf-note")
+    with gr.Row(equal_height=True):
+        task = gr.Dropdown([(TASK_LABELS[t], t) for t in TASKS], value="sft", label="Task", min_width=200)
+        model = gr.Dropdown(ctx.api.list_models(ctx.caller(None, "", None)) if ctx.settings.single_user else
+                            [("starter (tiny offline model)", "starter")], value="starter",
+                            label="Tokenizer of", allow_custom_value=True, min_width=220,
+                            info="'starter', a finished run, or a Hub id")
+        train_size = gr.Slider(0.5, 1.0, value=0.8, step=0.05, label="train_size", min_width=200,
+                               info="fraction of rows for training; the rest is the test split")
+        seed = gr.Number(42, label="seed (split)", precision=0, min_width=120)
+    with gr.Row(equal_height=True):
+        run = gr.Button("Prepare preview", variant="primary", scale=0, min_width=180, size="md")
+        message = gr.Markdown()
+    summary = gr.Markdown(EMPTY)
+    table = gr.Dataframe(label="Prepared rows (train split, first 20)", interactive=False, wrap=True,
+                         max_height=460, value=None)
+    plot = gr.BarPlot(None, x="tokens", y="rows", color="column", title="Token lengths (train split)",
+                      x_title="tokens per row", y_title="rows", height=300, sort=None, x_label_angle=-45)
+    ctx.c.update(preview_label=label, preview_task=task, preview_model=model, preview_train_size=train_size,
+                 preview_seed=seed, preview_run=run, preview_message=message, preview_summary=summary,
+                 preview_table=table, preview_plot=plot)
+
+
+def wire(ctx: Ctx) -> None:
+    api, c = ctx.api, ctx.c
+
+    def prepare(task: str, model: str, train_size: float, seed: float, data: dict, codes: dict, editor_task: str,
+                editor_value: str, browser_id: str, request: gr.Request, profile: gr.OAuthProfile | None = None,
+                progress=gr.Progress()):
+        caller = ctx.caller(request, browser_id, profile)
+        data = data or {}
+        total = data.get("records") or None
+
+        def report(records: int, rows: int) -> None:
+            progress((records, total), desc=f"formatting: {rows:,} rows so far", unit="records")
+
+        try:
+            progress(0, desc="Preparing rows in the sandbox")
+            result = api.preview(task, data.get("dataset", "sample"), code_for(task, codes, editor_task, editor_value),
+                                 caller, model or "starter", train_size, int(seed if seed is not None else 42),
+                                 data.get("config", ""), data.get("split", "train"), progress=report)
+        except Exception as error:
+            return problem(error), gr.skip(), gr.skip(), gr.skip()
+        import pandas as pd
+
+        rows = pd.DataFrame(result["sample_rows"], columns=result["columns"])
+        text_columns = [c for c in result["columns"] if c != "id"]
+        widths = [("70px" if c == "id" else f"{100 // max(1, len(text_columns))}%") for c in result["columns"]]
+        lengths = (result.get("token_lengths") or {}).get("lengths") or {}
+        bars = histogram(lengths)
+        plot = gr.update(value=bars, sort=list(dict.fromkeys(bars["tokens"])), color_map=color_map(bars, "column"))
+        return done("Prepared."), counts(result), gr.update(value=rows, column_widths=widths), plot
+
+    c["preview_run"].click(prepare, [c["preview_task"], c["preview_model"], c["preview_train_size"],
+                                     c["preview_seed"], c["data_state"], c["codes"], c["editor_task"],
+                                     c["format_editor"], c["browser_id"]],
+                           [c["preview_message"], c["preview_summary"], c["preview_table"], c["preview_plot"]],
+                           concurrency_limit=2, concurrency_id="preview", **PRIVATE)
+    c["data_state"].change(lambda data: (short(data), EMPTY, None, None), c["data_state"],
+                           [c["preview_label"], c["preview_summary"], c["preview_table"], c["preview_plot"]],
+                           queue=False, **PRIVATE)

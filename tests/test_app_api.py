@@ -1,0 +1,314 @@
+"""The app end to end through its named API endpoints (``gradio_client``), against a real server process.
+
+One app serves the module (``--multi-user`` on 127.0.0.1, so the run-isolation rule of public deployments is
+exercised); it trains tiny runs on the bundled sample with the starter model, built once into a temporary
+cache before the app starts. A second, short-lived app checks that startup serves within 10 s while the starter
+cache is still empty. Everything is offline (``HF_HUB_OFFLINE=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, cli_env
+
+STARTUP_LIMIT_S = 10.0
+RUN_TIMEOUT_S = 150.0
+TERMINAL = ("finished", "failed", "stopped", "interrupted")
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_env(cache: Path) -> dict[str, str]:
+    return cli_env(RLHF_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
+                   HF_TOKEN=None, RLHF_AUTH=None, SPACE_ID=None, GRADIO_SERVER_NAME=None, GRADIO_SERVER_PORT=None)
+
+
+def start_app(port: int, runs: Path, cache: Path, log: Path, *flags: str) -> subprocess.Popen:
+    """``python app.py`` in its own process group, so stopping it also stops a starter build it began."""
+    with open(log, "wb") as out:
+        return subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--runs-dir", str(runs), *flags],
+                                cwd=REPO_ROOT, env=app_env(cache), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> float:
+    """Seconds until the first HTTP 200 from ``url``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"the app did not answer within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_for_run(client, run_id: str, timeout: float = RUN_TIMEOUT_S) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.predict(run_id, api_name="/run_status")
+        assert status["ok"], status
+        if status["run"]["status"] in TERMINAL:
+            return status
+        time.sleep(1)
+    pytest.fail(f"run {run_id} did not finish within {timeout} s: {status}")
+
+
+# -- startup --------------------------------------------------------------------------------------------------
+
+def test_startup_serves_within_10_seconds_with_an_empty_starter_cache(tmp_path):
+    cache, log = tmp_path / "empty-cache", tmp_path / "app.log"
+    port = free_port()
+    started = time.monotonic()
+    proc = start_app(port, tmp_path / "runs", cache, log)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/", proc, log, timeout=60)
+        elapsed = time.monotonic() - started
+        print(f"\nstartup: first HTTP 200 after {elapsed:.2f} s (starter cache empty)")
+        assert elapsed < STARTUP_LIMIT_S, f"first HTTP 200 after {elapsed:.1f} s"
+        assert not any(cache.glob("starter-*/build.json")), "the starter must not be built before serving"
+    finally:
+        stop_app(proc)
+
+
+# -- the app with a built starter ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("app")
+    cache, runs, log = root / "cache", root / "runs", root / "app.log"
+    started = time.monotonic()
+    built = subprocess.run([sys.executable, "-m", "rlhf.starter"], cwd=REPO_ROOT, env=app_env(cache),
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    print(f"\nstarter built in {time.monotonic() - started:.1f} s")
+    port = free_port()
+    proc = start_app(port, runs, cache, log, "--multi-user")
+    url = f"http://127.0.0.1:{port}/"
+    wait_until_serving(url, proc, log, timeout=60)
+    yield {"url": url, "runs": runs, "log": log}
+    from rlhf.runs.manager import RunManager  # no run outlives the tests
+
+    manager = RunManager(runs)
+    for run in manager.list_runs():
+        if run["status"] not in TERMINAL:
+            manager.stop(run["id"])
+    stop_app(proc)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    from gradio_client import Client
+
+    return Client(app["url"], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def runs(client):
+    """A tiny SFT run and a tiny reward-model run, trained through the queue one after the other."""
+    sft = client.predict("sft", "starter", "sample", "", {"max_steps": 3}, api_name="/start_run")
+    assert sft["ok"], sft
+    rm = client.predict("rm", "starter", "sample", "", {"max_steps": 2}, api_name="/start_run")
+    assert rm["ok"], rm
+    return {"sft": sft["run_id"], "rm": rm["run_id"], "queued_rm": rm}
+
+
+def test_load_data_describes_the_sample(client):
+    result = client.predict("sample", api_name="/load_data")
+
+    assert result["ok"], result
+    assert result["layout"] == "argilla-v1"
+    assert result["records"] == 400
+    assert result["fields"] == ["original-instruction", "original-context", "original-response"]
+    assert result["questions"] == ["new-instruction", "new-context", "new-response"]
+    assert result["templates_fit"] is True
+    first = result["examples"][0]
+    assert first["original-instruction"] == "Is a toad a frog?"
+    assert {"user_id", "value", "status"} <= set(first["new-response"][0])
+
+
+def test_preview_sft_counts_rows_and_says_why_records_were_dropped(client):
+    result = client.predict("sft", "sample", "", api_name="/preview")
+
+    assert result["ok"], result
+    assert result["records"] == 400
+    assert 0 < result["rows"] < 400
+    assert result["dropped"] == {"formatting function returned None": 400 - result["rows"]}
+    assert sum(result["splits"].values()) == result["rows"] and set(result["splits"]) == {"train", "test"}
+    assert result["columns"] == ["id", "text"]
+    assert result["sample_rows"][0]["text"].startswith("### Instruction: ")
+    stats = result["token_lengths"]["stats"]["text"]
+    assert stats["count"] == result["splits"]["train"] and 0 < stats["min"] <= stats["max"]
+
+
+def test_a_queued_run_can_be_stopped(client, runs):
+    waiting = client.predict("sft", "starter", "sample", "", {"max_steps": 500}, api_name="/start_run")
+    assert waiting["ok"] and waiting["status"] == "queued", waiting
+
+    stopped = client.predict(waiting["run_id"], api_name="/stop_run")
+
+    assert stopped == {"ok": True, "run_id": waiting["run_id"], "status": "stopped"}
+    assert client.predict(waiting["run_id"], api_name="/run_status")["run"]["status"] == "stopped"
+
+
+def test_sft_run_trains_and_logs_a_loss_then_chats(client, runs):
+    assert runs["queued_rm"]["status"] in ("queued", "starting")  # one job at a time: the RM waits its turn
+
+    status = wait_for_run(client, runs["sft"])
+
+    assert status["run"]["status"] == "finished", status["run"].get("error")
+    assert status["run"]["step"] == 3
+    assert isinstance(status["metrics"]["loss"], float)
+    assert [e["step"] for e in status["history"] if "loss" in e] == [1, 2, 3]
+    reply = client.predict(runs["sft"], "Is a toad a frog?", "Both frogs and toads are amphibians.",
+                           api_name="/chat")
+    assert reply["ok"], reply
+    assert isinstance(reply["text"], str)
+    listed = client.predict(api_name="/run_status")["runs"]
+    assert {runs["sft"], runs["rm"]} <= {run["id"] for run in listed}
+
+
+def test_reward_model_scores_one_float_per_text(client, runs):
+    status = wait_for_run(client, runs["rm"])
+    assert status["run"]["status"] == "finished", status["run"].get("error")
+
+    texts = ["Yes", 'Both frogs and toads are amphibians in the order Anura, which means "without a tail."', "No"]
+    result = client.predict(runs["rm"], texts, "Is a toad a frog?", api_name="/score")
+
+    assert result["ok"], result
+    assert len(result["scores"]) == 3 and all(isinstance(s, float) for s in result["scores"])
+
+
+def test_two_clients_have_separate_run_lists(app, client, runs):
+    from gradio_client import Client
+
+    other = Client(app["url"], verbose=False)
+
+    assert other.predict(api_name="/run_status") == {"ok": True, "runs": []}
+    peek = other.predict(runs["sft"], api_name="/run_status")
+    assert not peek["ok"] and "No run" in peek["error"]
+    assert not other.predict(runs["sft"], "Hello", api_name="/chat")["ok"]
+    assert client.predict(api_name="/run_status")["runs"]  # the owner still sees them
+
+
+def test_push_offline_says_the_hub_is_unreachable(client, runs):
+    result = client.predict(runs["sft"], "someone/tiny-sft", api_name="/push")
+
+    assert not result["ok"]
+    assert "unreachable" in result["error"].lower()
+
+
+def test_malformed_upload_is_a_readable_error_and_the_app_keeps_serving(client, tmp_path):
+    from gradio_client import handle_file
+
+    broken = tmp_path / "feedback.jsonl"
+    broken.write_text('{"text": "fine"}\n{"text": \n', encoding="utf-8")
+
+    result = client.predict("", handle_file(str(broken)), api_name="/load_data")
+
+    assert not result["ok"]
+    assert result["error"] == "feedback.jsonl, line 2: invalid JSON (Expecting value at column 1)."
+    assert client.predict("sample", api_name="/load_data")["ok"]
+
+
+def test_a_formatting_function_that_raises_is_reported_with_its_record_and_line(client):
+    code = "def formatting_func(sample):\n    raise ValueError('no good')\n"
+
+    preview = client.predict("sft", "sample", code, api_name="/preview")
+    probe = client.predict("sft", code, "sample", 3, api_name="/run_code")
+
+    assert not preview["ok"]
+    assert "ValueError: no good" in preview["error"] and "record 0" in preview["error"]
+    assert "line 2" in preview["error"] and "Traceback" not in preview["error"]
+    assert probe["ok"] and len(probe["records"]) == 3
+    assert all("ValueError: no good" in record["error"] for record in probe["records"])
+    assert client.predict("sample", api_name="/load_data")["ok"]
+
+
+# -- settings and the plain API, in process -------------------------------------------------------------------
+
+def test_settings_decide_public_and_single_user_modes(tmp_path):
+    from rlhf.ui.settings import AppSettings
+
+    local = AppSettings.from_args(["--runs-dir", str(tmp_path)], environ={})
+    exposed = AppSettings.from_args(["--host", "0.0.0.0", "--runs-dir", str(tmp_path)], environ={})
+    guarded = AppSettings.from_args(["--share", "--runs-dir", str(tmp_path)], environ={"RLHF_AUTH": "ann:pw"})
+    space = AppSettings.from_args(["--runs-dir", str(tmp_path)], environ={"SPACE_ID": "me/app"})
+
+    assert (local.public, local.single_user, local.open_code) == (False, True, True)
+    assert (exposed.public, exposed.single_user, exposed.open_code) == (True, False, False)
+    assert exposed.access_note() and "--auth" in exposed.access_note()
+    assert (guarded.public, guarded.open_code, guarded.auth) == (True, True, [("ann", "pw")])
+    assert space.public and not space.can_run_code(signed_in=True)  # no OAuth configured on that Space
+    assert AppSettings.from_args(["--multi-user"], environ={}).single_user is False
+    assert AppSettings.from_args(["--host", "0.0.0.0", "--single-user"], environ={}).single_user is True
+    assert AppSettings.from_args([], environ={"RLHF_CHAT_CONCURRENCY": "5"}).chat_concurrency == 5
+
+
+def test_public_api_refuses_server_paths_and_foreign_code(tmp_path, rlhf_cache):
+    from rlhf.errors import ConfigError, DataError
+    from rlhf.ui.api import Api, Caller
+    from rlhf.ui.settings import AppSettings
+
+    api = Api(AppSettings(host="0.0.0.0", runs_dir=tmp_path / "runs"))
+    visitor = Caller("browser:abc", may_run_code=False)
+
+    with pytest.raises(DataError, match="not readable from a public deployment"):
+        api.dataset_path(str(Path(__file__)))
+    with pytest.raises(ConfigError, match="public deployment"):
+        api.probe_code("sft", "def formatting_func(s):\n    return 'x'\n", visitor)
+    with pytest.raises(ConfigError, match="public deployment"):
+        api.start_run("sft", visitor)
+    assert api.probe_code("sft", api.default_code("sft"), visitor, limit=1)["records"][0]["rows"]
+
+
+def test_the_page_builds_in_every_mode(tmp_path, rlhf_cache):
+    from rlhf.ui.app import build_app
+    from rlhf.ui.settings import AppSettings
+
+    for flags in ([], ["--multi-user"], ["--host", "0.0.0.0"], ["--share", "--auth", "ann:pw"]):
+        settings = AppSettings.from_args([*flags, "--runs-dir", str(tmp_path / "runs")], environ={})
+        demo = build_app(settings)
+        names = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
+        assert {"load_data", "preview", "start_run", "run_status", "stop_run", "chat", "score", "push"} <= names
+
+
+def test_importing_the_ui_loads_no_model_libraries():
+    check = ("import sys, rlhf.ui.app; "
+             "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'trl', 'peft') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", check], cwd=REPO_ROOT, env=cli_env(), capture_output=True,
+                            text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
