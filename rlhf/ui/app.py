@@ -140,6 +140,10 @@ def launch(settings: AppSettings) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.public and not settings.auth and not settings.oauth:
+        log.warning("this deployment is public (%s) and has no --auth / RLHF_AUTH: visitors can look around, "
+                    "but code editing and training stay off until you set one",
+                    "share link" if settings.share else f"host {settings.host}" if not settings.space_id else "Space")
     manager = RunManager(settings.runs_dir)
     recovered = manager.recover()
     if recovered["interrupted"]:
