@@ -105,14 +105,9 @@ def test_startup_serves_within_10_seconds_with_an_empty_starter_cache(tmp_path):
 # -- the app with a built starter ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(tmp_path_factory, starter_cache):
     root = tmp_path_factory.mktemp("app")
-    cache, runs, log = root / "cache", root / "runs", root / "app.log"
-    started = time.monotonic()
-    built = subprocess.run([sys.executable, "-m", "rlhf.starter"], cwd=REPO_ROOT, env=app_env(cache),
-                           capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stderr[-2000:]
-    print(f"\nstarter built in {time.monotonic() - started:.1f} s")
+    cache, runs, log = starter_cache, root / "runs", root / "app.log"  # the session's starter, built once
     port = free_port()
     proc = start_app(port, runs, cache, log, "--multi-user")
     url = f"http://127.0.0.1:{port}/"
