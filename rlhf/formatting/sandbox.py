@@ -75,7 +75,7 @@ def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] |
         log_path = Path(home, "output.log")
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "rlhf.formatting.worker", str(job_path)],
+                [sys.executable, "-S", "-m", "rlhf.formatting.worker", str(job_path)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home,
                 env=scrubbed_env(home), preexec_fn=_limit_resources(limits.memory_limit_mb),
                 start_new_session=True,

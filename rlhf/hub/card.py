@@ -333,7 +333,9 @@ def _describe_dataset(config: RunConfig) -> str:
 def _describe_formatting(config: RunConfig) -> str:
     data = config.data
     if data.formatting_code:
-        return f"`{data.function}`, written in the app's editor"
+        from rlhf.compat.tasks import describe_run_source
+
+        return describe_run_source(data.formatting_code) or f"`{data.function}`, written in the app's editor"
     if data.formatting_func:
         return f"`{data.function}` from `{Path(data.formatting_func).name}`"
     return "none given: plain columns were used as they are, or the task's template for dolly-style Argilla data"
