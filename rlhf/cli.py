@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rlhf.security import harden_process
+
+    harden_process()  # this process may hold HF_TOKEN; user code it starts must not read it from /proc
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

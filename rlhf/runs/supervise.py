@@ -137,6 +137,9 @@ def _last_line(path: Path, limit: int = 300) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rlhf.security import harden_process
+
+    harden_process()  # holds the environment (HF_TOKEN) the trainer inherits
     parser = argparse.ArgumentParser(prog="python -m rlhf.runs.supervise", description=__doc__.split("\n")[0])
     parser.add_argument("run_dir", help="the run folder (with config.yaml)")
     parser.add_argument("--command-json", default=None,

@@ -169,6 +169,9 @@ def launch(settings: AppSettings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rlhf.security import harden_process
+
+    harden_process()  # the app may hold HF_TOKEN; user code it starts must not read it from /proc
     settings = AppSettings.from_args(argv)
     launch(settings)
     return 0
