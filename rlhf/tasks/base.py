@@ -80,13 +80,14 @@ class TaskContext:
             seed=t.seed,
             bf16=hw.bf16 if t.bf16 is None else t.bf16,
             use_cpu=hw.device == "cpu",
-            gradient_checkpointing=t.gradient_checkpointing,
             report_to="none",
             disable_tqdm=True,
             dataloader_num_workers=0,
         )
         args.update(task_args)
         known = {f.name for f in dataclasses.fields(config_cls)}
+        if t.gradient_checkpointing:  # transformers 5 renamed it; the run config keeps the familiar name
+            args["activation_checkpointing" if "activation_checkpointing" in known else "gradient_checkpointing"] = True
         for name, value in t.extra.items():
             if name not in known:
                 raise ConfigError(f"extra.{name}: not a {config_cls.__name__} argument.")

@@ -58,7 +58,7 @@ def build(ctx: Ctx) -> None:
                 "in the instruction template after it, as the reward model saw its training pairs.")
     with gr.Row(equal_height=True):
         reward_model = gr.Dropdown([], value=None, label="Reward model", allow_custom_value=True, min_width=300,
-                                   info="a finished reward-model run, or a Hub id")
+                                   scale=2, info="a finished reward-model run, or a Hub id")
         score_prompt = gr.Textbox(label="Prompt (optional)", scale=2)
         score_context = gr.Textbox(label="Context (optional)", scale=2)
     texts = gr.Textbox(label="Texts or responses, one per line", lines=4,

@@ -87,7 +87,11 @@ def wire(ctx: Ctx) -> None:
 
         rows = pd.DataFrame(result["sample_rows"], columns=result["columns"])
         text_columns = [c for c in result["columns"] if c != "id"]
-        widths = [("70px" if c == "id" else f"{100 // max(1, len(text_columns))}%") for c in result["columns"]]
+        # shares of the table's width (a fixed px id column plus percentages would overflow it): a narrow id
+        # column, if any, and the text columns split the rest
+        id_share = 6 if "id" in result["columns"] else 0
+        widths = [(f"{id_share}%" if c == "id" else f"{(100 - id_share) // max(1, len(text_columns))}%")
+                  for c in result["columns"]]
         lengths = (result.get("token_lengths") or {}).get("lengths") or {}
         bars = histogram(lengths)
         plot = gr.update(value=bars, sort=list(dict.fromkeys(bars["tokens"])), color_map=color_map(bars, "column"))
