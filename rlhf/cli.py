@@ -194,7 +194,10 @@ def _export_script(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """All verbs; the run-config flags (dozens of them) are only built for ``verb`` train/runs (or when no verb
+    is known), which keeps ``prepare`` — a process start users wait for — quick."""
+    with_run_flags = verb in (None, "train", "runs")
     parser = argparse.ArgumentParser(
         prog="python -m rlhf",
         description="From a human-feedback dataset to a fine-tuned, aligned model: prepare rows and train.",
@@ -214,20 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="where to write the rows; with --train-size < 1, OUT.train.* and OUT.test.*")
     prepare.set_defaults(handler=_prepare)
 
-    from rlhf.runs.cli_args import add_run_arguments
-
     train = verbs.add_parser(
         "train", help="train one run in the foreground (pretrain, sft, rm, rl, dpo)",
         description="Train one run into --output-dir: config.yaml, events.jsonl, checkpoint-*/, final/, "
                     "metrics.json. Flags are RunConfig fields with TRL's names; --config RUN.yaml loads a saved run "
                     "and flags override it. SIGTERM stops after the current step with a checkpoint.",
     )
-    add_run_arguments(train)
+    if with_run_flags:
+        from rlhf.runs.cli_args import add_run_arguments
+
+        add_run_arguments(train)
     train.set_defaults(handler=_train)
 
     from rlhf.runs.commands import add_runs_parser
 
-    add_runs_parser(verbs)
+    add_runs_parser(verbs, with_run_flags)
 
     push = verbs.add_parser(
         "push", help="upload a finished run to the Hugging Face Hub with a model card",
@@ -295,8 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     from rlhf.security import harden_process
 
     harden_process()  # this process may hold HF_TOKEN; user code it starts must not read it from /proc
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    verb = next((a for a in arguments if not a.startswith("-")), None)
+    parser = build_parser(verb)
+    args = parser.parse_args(arguments)
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -12,15 +12,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rlhf.errors import ConfigError, DataError, FormattingError
-from rlhf.formatting.sandbox import (KILL_GRACE_S, Limits, _died_message, _limit_resources, _tail, _wait,
-                                     scrubbed_env)
+from rlhf.formatting.sandbox import Limits, run_isolated
 from rlhf.formatting.user_code import UserCode
 
 DEFAULT_RECORDS = 5
@@ -34,26 +31,8 @@ def probe_records(source, task: str, code: UserCode | None, limit: int = DEFAULT
     syntax error, a missing function, a dataset that needs one) raise the same readable errors as a preparation.
     """
     limits = limits or Limits(timeout_s=30.0)
-    with tempfile.TemporaryDirectory(prefix="rlhf-probe-") as home:
-        job = {"source": source.to_dict(), "task": task, "code": code.to_dict() if code else None,
-               "limit": int(limit), "timeout": limits.timeout_s, "memory_limit_mb": limits.memory_limit_mb,
-               "result": os.path.join(home, "result.json")}
-        job_path = Path(home, "job.json")
-        job_path.write_text(json.dumps(job))
-        log_path = Path(home, "output.log")
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "rlhf.formatting.probe", str(job_path)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home,
-                env=scrubbed_env(home), preexec_fn=_limit_resources(limits.memory_limit_mb),
-                start_new_session=True,
-            )
-            returncode = _wait(proc, limits.timeout_s + KILL_GRACE_S, os.path.join(home, "progress.json"), None)
-        output = _tail(log_path)
-        result_path = Path(job["result"])
-        if not result_path.exists():
-            raise FormattingError(_died_message(returncode, limits, output))
-        result = json.loads(result_path.read_text())
+    job = {"source": source.to_dict(), "task": task, "code": code.to_dict() if code else None, "limit": int(limit)}
+    result, output = run_isolated("rlhf.formatting.probe", job, limits)
     if not result["ok"]:
         kind = result["kind"]
         raise (DataError if kind == "data" else ConfigError if kind == "config" else FormattingError)(result["detail"])
@@ -64,27 +43,15 @@ def probe_records(source, task: str, code: UserCode | None, limit: int = DEFAULT
 # -- the child ---------------------------------------------------------------------------------------------------
 
 def run(job: dict) -> dict:
-    from rlhf.data.sources import Source
-    from rlhf.formatting.plan import choose_rows
     from rlhf.formatting.user_code import user_line
-    from rlhf.formatting.worker import (WallClockLimit, _raise_limit, function_rows, plain_rows, records)
-    from rlhf.tasks.rows import RowTypeError, task_rows
+    from rlhf.formatting.worker import WallClockLimit, start
+    from rlhf.tasks.rows import RowTypeError
 
-    source = Source.from_dict(job["source"])
-    layout = source.layout()
-    rows = task_rows(job["task"])
-    choice = choose_rows(layout, job["task"], UserCode(**job["code"]) if job.get("code") else None)
-    code = choice.code
-    signal.signal(signal.SIGALRM, _raise_limit)
-    signal.setitimer(signal.ITIMER_REAL, float(job["timeout"]))
-    if code:
-        func = code.load()
-        per_record = lambda record: function_rows(func, rows, record)  # noqa: E731
-    else:
-        per_record = plain_rows(list(choice.plain_columns), layout)
+    work = start(job)
+    code, per_record = work.code, work.per_record
     outcomes = []
     try:
-        for index, record in enumerate(records(source, layout)):
+        for index, record in enumerate(work.records()):
             if index >= job["limit"]:
                 break
             outcome: dict[str, Any] = {"index": index, "external_id": record.get("external_id"), "record": record,
@@ -107,7 +74,8 @@ def run(job: dict) -> dict:
             outcomes.append(outcome)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    return {"ok": True, "layout": layout.describe(), "function": choice.label, "columns": list(rows.columns),
+    return {"ok": True, "layout": work.layout.describe(), "function": work.choice.label,
+            "columns": list(work.rows.columns),
             "records": outcomes}
 
 

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -65,8 +65,13 @@ def _limit_resources(memory_limit_mb: int) -> Callable[[], None]:
     return apply
 
 
-def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] | None = None) -> WorkerResult:
-    """Run one formatting job in the sandbox and return its counts, or raise a readable error."""
+def run_isolated(module: str, job: dict, limits: Limits,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[dict, str]:
+    """Run ``python -m MODULE JOB.json`` in the sandbox; returns its JSON result and the tail of its output.
+
+    The child writes ``job["result"]`` last thing; a child that died before (killed, crashed, out of memory)
+    becomes a readable FormattingError here.
+    """
     with tempfile.TemporaryDirectory(prefix="rlhf-worker-") as home:
         job = dict(job, timeout=limits.timeout_s, memory_limit_mb=limits.memory_limit_mb,
                    result=os.path.join(home, "result.json"), progress=os.path.join(home, "progress.json"))
@@ -74,8 +79,9 @@ def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] |
         job_path.write_text(json.dumps(job))
         log_path = Path(home, "output.log")
         with open(log_path, "wb") as log:
+            # -S: no site processing; PYTHONPATH (scrubbed_env) already lists every path the parent uses.
             proc = subprocess.Popen(
-                [sys.executable, "-S", "-m", "rlhf.formatting.worker", str(job_path)],
+                [sys.executable, "-S", "-m", module, str(job_path)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home,
                 env=scrubbed_env(home), preexec_fn=_limit_resources(limits.memory_limit_mb),
                 start_new_session=True,
@@ -85,7 +91,12 @@ def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] |
         result_path = Path(job["result"])
         if not result_path.exists():
             raise FormattingError(_died_message(returncode, limits, output))
-        result = json.loads(result_path.read_text())
+        return json.loads(result_path.read_text()), output
+
+
+def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] | None = None) -> WorkerResult:
+    """Run one formatting job in the sandbox and return its counts, or raise a readable error."""
+    result, output = run_isolated("rlhf.formatting.worker", job, limits, progress)
     if not result["ok"]:
         raise _error_for(result, job.get("code"), output)
     return WorkerResult(result["records"], result["rows"], result["dropped"], result["columns"], result["layout"],
@@ -94,23 +105,35 @@ def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] |
 
 def _wait(proc: subprocess.Popen, deadline_s: float, progress_path: str,
           progress: Callable[[int, int], None] | None) -> int | None:
-    """Wait for the worker, reporting progress; kill its process group if it outlives the limit."""
-    started = time.monotonic()
-    while True:
+    """Wait for the worker (a blocking wait: no polling latency on the fast path), reporting progress from a
+    side thread; kill its process group if it outlives the limit. Returns None when it had to be killed."""
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        _kill_group(proc)
+
+    timer = threading.Timer(deadline_s, kill)
+    timer.daemon = True
+    timer.start()
+    done = threading.Event()
+    if progress is not None:
+        threading.Thread(target=_report_progress, args=(done, progress_path, progress), daemon=True).start()
+    try:
+        returncode = proc.wait()
+    finally:
+        timer.cancel()
+        done.set()
+    return None if killed.is_set() else returncode
+
+
+def _report_progress(done: threading.Event, progress_path: str, progress: Callable[[int, int], None]) -> None:
+    while not done.wait(0.2):
         try:
-            return proc.wait(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            pass
-        if progress is not None:
-            try:
-                counts = json.loads(Path(progress_path).read_text())
-                progress(counts["records"], counts["rows"])
-            except (OSError, ValueError, KeyError):
-                pass
-        if time.monotonic() - started > deadline_s:
-            _kill_group(proc)
-            proc.wait()
-            return None
+            counts = json.loads(Path(progress_path).read_text())
+        except (OSError, ValueError):
+            continue
+        progress(counts.get("records", 0), counts.get("rows", 0))
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

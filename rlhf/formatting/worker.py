@@ -17,6 +17,7 @@ import sys
 import time
 import types
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -24,7 +25,7 @@ from rlhf.data.layouts import ARGILLA_V2, Layout, source_column, v2_to_v1
 from rlhf.data.sources import Source
 from rlhf.data.writers import open_writer
 from rlhf.errors import ConfigError, DataError, FormattingError
-from rlhf.formatting.plan import choose_rows
+from rlhf.formatting.plan import RowsChoice, choose_rows
 from rlhf.formatting.user_code import UserCode, user_line
 from rlhf.tasks.rows import RowTypeError, TaskRows, task_rows
 
@@ -91,24 +92,51 @@ class Progress:
             Path(self.path).write_text(json.dumps({"records": records, "rows": rows}))
 
 
-def run(job: dict) -> dict:
+@dataclass
+class RecordRows:
+    """How this job turns each record into rows: the dataset, its layout and the per-record step."""
+
+    source: Source
+    layout: Layout
+    rows: TaskRows
+    choice: RowsChoice
+    per_record: Callable[[dict], tuple[list[tuple], str | None]]
+
+    @property
+    def code(self) -> UserCode | None:
+        return self.choice.code
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        return records(self.source, self.layout)
+
+
+def start(job: dict) -> RecordRows:
+    """Read the layout, choose function/plain columns/template, start the wall clock, load the user's code.
+
+    The clock starts before the code is loaded, so a module that loops at import time is stopped too.
+    """
     source = Source.from_dict(job["source"])
     layout = source.layout()
     rows = task_rows(job["task"])
     choice = choose_rows(layout, job["task"], UserCode(**job["code"]) if job.get("code") else None)
-    code = choice.code
+    signal.signal(signal.SIGALRM, _raise_limit)
+    signal.setitimer(signal.ITIMER_REAL, float(job["timeout"]))
+    if choice.code:
+        func = choice.code.load()
+        per_record = lambda record: function_rows(func, rows, record)  # noqa: E731
+    else:
+        per_record = plain_rows(list(choice.plain_columns), layout)
+    return RecordRows(source, layout, rows, choice, per_record)
+
+
+def run(job: dict) -> dict:
+    work = start(job)
+    source, layout, rows, choice, code, per_record = (work.source, work.layout, work.rows, work.choice, work.code,
+                                                       work.per_record)
     with_id = rows.with_id
     columns = list(rows.columns) if code else list(choice.plain_columns)
     out_columns = (["id"] if with_id else []) + columns
     progress = Progress(job.get("progress"))
-
-    signal.signal(signal.SIGALRM, _raise_limit)
-    signal.setitimer(signal.ITIMER_REAL, float(job["timeout"]))
-    if code:
-        func = code.load()
-        per_record = lambda record: function_rows(func, rows, record)  # noqa: E731
-    else:
-        per_record = plain_rows(columns, layout)
 
     dropped: Counter[str] = Counter()
     buffer: list[tuple] = []

@@ -19,9 +19,7 @@ def runs_dir_default() -> str:
     return str(runs_dir())
 
 
-def add_runs_parser(verbs) -> None:
-    from rlhf.runs.cli_args import add_run_arguments
-
+def add_runs_parser(verbs, with_run_flags: bool = True) -> None:
     runs = verbs.add_parser("runs", help="queue, list, follow, stop and resume background runs",
                             description=__doc__.split("\n\n")[0])
     runs.add_argument("--runs-dir", default=None, help="folder holding the runs (default: $RLHF_DATA_DIR/runs "
@@ -29,7 +27,10 @@ def add_runs_parser(verbs) -> None:
     actions = runs.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     submit = actions.add_parser("submit", help="queue a run (same flags as train; --output-dir is chosen)")
-    add_run_arguments(submit)
+    if with_run_flags:
+        from rlhf.runs.cli_args import add_run_arguments
+
+        add_run_arguments(submit)
     actions.add_parser("list", help="every run, newest first")
     for name, text in (("status", "one run as JSON"), ("stop", "stop a run (checkpoint first)"),
                        ("resume", "resume a run from its last checkpoint")):
