@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -23,7 +24,10 @@ CHROMIUM = os.environ.get("RLHF_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 900}
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed with RLHF_UPDATE_SCREENSHOTS=1; otherwise they go to a temporary folder,
+# so a test run leaves the work tree as it found it.
+SCREENSHOTS = (REPO_ROOT / "docs" / "screenshots" if os.environ.get("RLHF_UPDATE_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "rlhf-screenshots")
 TERMINAL = ("finished", "failed", "stopped", "interrupted")
 
 

@@ -3,7 +3,8 @@ reading the page as a person would, against ``python app.py`` in a subprocess.
 
 One app serves the module (single-user, on 127.0.0.1, offline, with the starter model built once by the
 ``starter_cache`` fixture); a second, short-lived one is a public deployment without authentication. Each test
-checks one behaviour and the tab tests leave a full-page screenshot in ``docs/screenshots/``.
+checks one behaviour and the tab tests leave a full-page screenshot (in ``docs/screenshots/`` with
+RLHF_UPDATE_SCREENSHOTS=1).
 
 Skipped where Playwright or ``/usr/bin/chromium`` is missing (``apt-get install -y chromium``; Playwright's own
 browser download is not needed). ``RLHF_TEST_CHROMIUM`` points at another Chromium binary.
