@@ -221,7 +221,9 @@ class ArgillaTrainer:
         _say(f"saved the model to {output_dir}")
 
     def predict(self, *args: Any, **kwargs: Any):
-        raise NotImplementedError("Models trained with TRL cannot be used for label predictions.")
+        raise ConfigError("ArgillaTrainer.predict: models trained with TRL cannot be used for label predictions "
+                          "(as in Argilla 1.x); generate with rlhf.inference.generation.generate(output_dir, …) "
+                          "or score with rlhf.inference.scoring.RewardScorer(output_dir).")
 
 
 # -- following a run -----------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ The user's code still runs only in a child process, with the same limits and scr
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -80,12 +79,13 @@ def run(job: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    from rlhf.formatting.worker import job_error, write_result
+
     job = json.loads(Path(argv[0]).read_text())
     try:
         result = run(job)
     except (DataError, FormattingError, ConfigError) as error:
-        kind = "data" if isinstance(error, DataError) else "config" if isinstance(error, ConfigError) else "code"
-        result = {"ok": False, "kind": kind, "detail": str(error)}
+        result = job_error(error)
     except MemoryError:
         result = {"ok": False, "kind": "code", "detail": f"the memory limit of {job['memory_limit_mb']} MB was "
                   "exceeded while loading the function"}
@@ -93,9 +93,7 @@ def main(argv: list[str]) -> int:
         what = "the time limit was reached" if type(error).__name__ == "WallClockLimit" else type(error).__name__
         result = {"ok": False, "kind": "code", "detail": f"The probe stopped before the first record's result: "
                                                           f"{what}."}
-    tmp = job["result"] + ".tmp"
-    Path(tmp).write_text(json.dumps(result, default=str))
-    os.replace(tmp, job["result"])
+    write_result(job, result)
     return 0
 
 

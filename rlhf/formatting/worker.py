@@ -195,22 +195,32 @@ def _failure(kind: str, index: int, record: dict, detail: str, line: str) -> dic
     }
 
 
+def job_error(error: DataError | FormattingError | ConfigError) -> dict:
+    """A failure of the whole job (unreadable data, a function that does not load, no way to make rows)."""
+    kind = "data" if isinstance(error, DataError) else "config" if isinstance(error, ConfigError) else "code"
+    return {"ok": False, "kind": kind, "detail": str(error)}
+
+
+def write_result(job: dict, result: dict) -> None:
+    """The last thing a sandboxed child does; written atomically, so the parent reads all of it or nothing."""
+    tmp = job["result"] + ".tmp"
+    Path(tmp).write_text(json.dumps(result, default=str))
+    os.replace(tmp, job["result"])
+
+
 def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     try:
         result = run(job)
     except (DataError, FormattingError, ConfigError) as error:
-        kind = "data" if isinstance(error, DataError) else "config" if isinstance(error, ConfigError) else "code"
-        result = {"ok": False, "kind": kind, "detail": str(error)}
+        result = job_error(error)
     except MemoryError:
         result = {"ok": False, "kind": "memory", "detail": f"the memory limit of {job['memory_limit_mb']} MB was "
                   "exceeded", "index": None}
     except WallClockLimit:
         result = {"ok": False, "kind": "timeout", "detail": f"the time limit of {job['timeout']:g} s was reached",
                   "index": None}
-    tmp = job["result"] + ".tmp"
-    Path(tmp).write_text(json.dumps(result, default=str))
-    os.replace(tmp, job["result"])
+    write_result(job, result)
     return 0
 
 
