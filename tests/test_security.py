@@ -46,9 +46,10 @@ def _as_unprivileged_user() -> list[str]:
         return []
     if shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv: cannot test as a plain user")
+    # The CLI must run as that user, and so must the worker it starts with the same interpreter.
+    nested = "import subprocess, sys, pyarrow, rlhf; sys.exit(subprocess.run([sys.executable, '-c', 'import pyarrow']).returncode)"
     probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                            "import pyarrow, rlhf"], capture_output=True, cwd=ROOT,
-                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                            nested], capture_output=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     if probe.returncode != 0:
         pytest.skip("running as root and this Python (or its packages) is not usable by an unprivileged user "
                     "(e.g. installed under /root): the /proc check needs a plain user")

@@ -78,7 +78,12 @@ class UserCode:
         if self.pickled is not None:
             import cloudpickle
 
-            return cloudpickle.loads(base64.b64decode(self.pickled))
+            func = cloudpickle.loads(base64.b64decode(self.pickled))
+            code = getattr(func, "__code__", None)
+            if code is not None and code.co_filename != self.filename:
+                # cloudpickle 3 renames code pickled by value to "<dynamic-code>"; errors must name the user's file
+                func.__code__ = _with_filename(code, self.filename)
+            return func
         assert self.source is not None
         linecache.cache[self.filename] = (len(self.source), None, self.source.splitlines(True), self.filename)
         try:
@@ -103,6 +108,12 @@ class UserCode:
                 + (f"; it defines: {', '.join(defined)}." if defined else ".")
             )
         return func
+
+
+def _with_filename(code: types.CodeType, filename: str) -> types.CodeType:
+    """The code object (and the ones nested in it) as compiled from ``filename``."""
+    consts = tuple(_with_filename(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def user_line(tb, filename: str) -> str:
