@@ -19,25 +19,38 @@ from pathlib import Path
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 
-class FakeHub:
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.requests: list[tuple[str, str, str | None]] = []
+class LocalServer:
+    """An HTTP server on 127.0.0.1 (a free port) in a thread, for the length of a ``with`` block.
+
+    Subclasses give the request handler class through ``_handler()``.
+    """
+
+    def __init__(self) -> None:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        raise TypeError(f"{type(self).__name__} must define _handler()")
 
     @property
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "FakeHub":
+    def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FakeHub(LocalServer):
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.requests: list[tuple[str, str, str | None]] = []
+        super().__init__()
 
     def _handler(self):
         hub = self

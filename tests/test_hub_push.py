@@ -22,7 +22,6 @@ import http.server
 import json
 import shutil
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from rlhf.errors import ConfigError, HubUnreachableError, RlhfError
 from rlhf.runs.config import DataSettings, LoraSettings, RunConfig, TrainingSettings
 from rlhf.runs.events import append_event
 from conftest import cli_env, run_cli
+from fake_hub import LocalServer
 
 TOKEN = "hf_testsecret123"
 DOLLY = "argilla/databricks-dolly-15k-curated-en"
@@ -41,34 +41,20 @@ LOSSES = [4.1, 3.7, 3.2, 2.9, 2.5, 2.4, 2.2]
 
 # -- the fake Hub --------------------------------------------------------------------------------------------
 
-class FakeHub:
+class FakeHub(LocalServer):
     """Enough of the Hub's HTTP API for create_repo + upload_folder; records every request."""
 
     def __init__(self):
         self.requests: list[dict] = []
         self.client_fetches: list[dict] = []  # huggingface_hub's own, not push_run's: kept apart
         self.repos: dict[str, dict] = {}  # repo_id -> {"create": payload, "files": {path: bytes}}
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__()
 
     def routes(self) -> list[str]:
         return [f"{r['method']} {r['route']}" for r in self.requests]
 
     def files(self, repo_id: str) -> dict[str, bytes]:
         return self.repos.get(repo_id, {}).get("files", {})
-
-    def __enter__(self) -> "FakeHub":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def _handler(self):
         hub = self
