@@ -161,3 +161,10 @@ class HubStatus:
             return "Hugging Face Hub: reachable"
         why = "HF_HUB_OFFLINE is set" if hub_is_offline() else f"{hub_endpoint()} cannot be reached"
         return f"Hugging Face Hub: **unreachable** ({why})"
+
+    def note(self, offline_consequence: str) -> str:
+        """The status line for a tab; offline, a warning box that says what this tab cannot do."""
+        text = self.describe()
+        if self.reachable is False:
+            return f"<div class='rlhf-error'>⚠️ {text.replace('**', '')}: {offline_consequence}</div>"
+        return text

@@ -40,11 +40,8 @@ def describe(info: dict[str, Any] | None) -> str:
 
 
 def hub_note(api) -> str:
-    text = api.hub.describe()
-    if api.hub.reachable is False:
-        return (f"<div class='rlhf-error'>⚠️ {text.replace('**', '')}: only datasets already in this machine's "
-                "cache can be loaded. Save a dataset to a file elsewhere and upload it instead.</div>")
-    return text
+    return api.hub.note("only datasets already in this machine's cache can be loaded. Save a dataset to a file "
+                        "elsewhere and upload it instead.")
 
 
 def short(info: dict[str, Any] | None) -> str:

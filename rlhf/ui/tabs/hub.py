@@ -27,11 +27,7 @@ def render_card(card: str) -> str:
 
 
 def hub_note(api) -> str:
-    text = api.hub.describe()
-    if api.hub.reachable is False:
-        return (f"<div class='rlhf-error'>⚠️ {text.replace('**', '')}: pushing needs a connection to the Hub. The "
-                "model card preview below works offline.</div>")
-    return text
+    return api.hub.note("pushing needs a connection to the Hub. The model card preview below works offline.")
 
 
 def build(ctx: Ctx) -> None:
