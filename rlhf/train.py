@@ -142,11 +142,7 @@ def _quiet_progress_bars() -> None:
 
 
 def _global_step(trainer) -> int:
-    state = getattr(trainer, "state", None)
-    if state is not None:
-        return int(getattr(state, "global_step", 0) or 0)
-    inner = getattr(trainer, "trainer", None)
-    return int(getattr(inner, "global_step", 0) or 0) if inner is not None else 0
+    return int(getattr(getattr(trainer, "state", None), "global_step", 0) or 0)
 
 
 def _failure_reason(error: BaseException, step: int) -> str:

@@ -107,6 +107,13 @@ class _PPOAdapter:
     def stopped(self) -> bool:
         return bool(self.metrics.get("stopped"))
 
+    @property
+    def state(self):
+        """Like ``transformers.TrainerState``, the one field the run loop reads."""
+        from types import SimpleNamespace
+
+        return SimpleNamespace(global_step=self.trainer.global_step)
+
 
 def _build_ppo(ctx: TaskContext, reward_fn):
     from rlhf.tasks.ppo import PPOSettings, PPOTrainer
