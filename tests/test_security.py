@@ -40,33 +40,16 @@ def test_the_cli_hardens_itself_before_running_a_verb(tmp_path):
     assert out.strip().splitlines()[-1] == "False"
 
 
-def _as_unprivileged_user() -> list[str]:
-    """Run as `nobody` when we are root: root may read any process, so the check needs a plain user."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: cannot test as a plain user")
-    # The CLI must run as that user, and so must the worker it starts with the same interpreter.
-    nested = "import subprocess, sys, pyarrow, rlhf; sys.exit(subprocess.run([sys.executable, '-c', 'import pyarrow']).returncode)"
-    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                            nested], capture_output=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    if probe.returncode != 0:
-        pytest.skip("running as root and this Python (or its packages) is not usable by an unprivileged user "
-                    "(e.g. installed under /root): the /proc check needs a plain user")
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-
-
 @linux_only
 def test_user_code_cannot_read_the_token_from_its_parent_process():
     secret = "hf_secretTOKENvalue123"
     work = Path(tempfile.mkdtemp(prefix="rlhf-security-"))
     try:
-        work.chmod(0o777)
         (work / "d.jsonl").write_text('{"text": "hello"}\n')
         (work / "peek.py").write_text(PEEK)
         env = dict(os.environ, HF_TOKEN=secret, HOME=str(work), PYTHONPATH=str(ROOT))
         done = subprocess.run(
-            [*_as_unprivileged_user(), sys.executable, "-m", "rlhf", "prepare", "--dataset", str(work / "d.jsonl"),
+            [sys.executable, "-m", "rlhf", "prepare", "--dataset", str(work / "d.jsonl"),
              "--task", "sft", "--formatting-func", str(work / "peek.py"), "--output", str(work / "o.jsonl")],
             capture_output=True, text=True, env=env, cwd=work)
         assert done.returncode == 0, done.stderr
@@ -75,3 +58,45 @@ def test_user_code_cannot_read_the_token_from_its_parent_process():
         assert '"text": "denied"' in rows
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# -- the sandbox's kernel limits (Landlock, seccomp, capabilities), where this kernel has them ----------------
+
+ESCAPES = '''import os, socket, subprocess
+
+def attempt(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as error:
+        return type(error).__name__
+
+def formatting_func(sample):
+    outside = os.path.join(os.path.dirname(os.getcwd()), "rlhf-escape.txt")  # beside its temp folder
+    return " ".join(f"{name}={attempt(action)}" for name, action in [
+        ("write_outside", lambda: open(outside, "w").write("x")),
+        ("write_home", lambda: open("inside.txt", "w").write("x")),
+        ("fork", lambda: os._exit(0) if os.fork() == 0 else None),
+        ("subprocess", lambda: subprocess.run(["true"])),
+        ("signal_parent", lambda: os.kill(os.getppid(), 0)),
+        ("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1)),
+    ])
+'''
+
+
+def test_sandboxed_code_may_write_only_its_temp_folder_and_start_no_process(tmp_path):
+    from rlhf.formatting.confine import protections
+    from rlhf.prepare_rows import prepare
+
+    applied = " ".join(protections())
+    if "Landlock" not in applied or "seccomp" not in applied:
+        pytest.skip(f"this kernel does not offer Landlock and seccomp (applied: {applied or 'none'})")
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "hello"}\n')
+
+    row = prepare(str(data), "sft", ESCAPES)[0]["text"]
+
+    assert dict(item.split("=") for item in row.split()) == {
+        "write_outside": "PermissionError", "write_home": "allowed", "fork": "PermissionError",
+        "subprocess": "PermissionError", "signal_parent": "PermissionError", "connect": "PermissionError"}
+    assert not list(Path(tempfile.gettempdir()).glob("rlhf-escape.txt"))

@@ -12,7 +12,7 @@ import tempfile
 from typing import Any
 
 from rlhf.errors import FormattingError
-from rlhf.formatting.sandbox import _limit_resources, scrubbed_env
+from rlhf.formatting.sandbox import OutputTail, start_sandboxed
 from rlhf.formatting.user_code import UserCode
 
 
@@ -23,12 +23,10 @@ class RewardSandbox:
         self.code = code
         self.__name__ = code.function  # TRL logs rewards under the function's name
         self._home = tempfile.TemporaryDirectory(prefix="rlhf-reward-")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rlhf.formatting.reward_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1,
-            cwd=self._home.name, env=scrubbed_env(self._home.name),
-            preexec_fn=_limit_resources(memory_limit_mb), start_new_session=True,
-        )
+        self._proc = start_sandboxed(["-m", "rlhf.formatting.reward_worker"], self._home.name, memory_limit_mb,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        self._output = OutputTail(self._proc.stderr)  # the user's prints: only the tail is kept
         self._send({"code": code.to_dict(), "timeout": timeout_s})
         self._receive("loading")
 
@@ -46,8 +44,10 @@ class RewardSandbox:
         line = self._proc.stdout.readline()
         if not line:
             code = self._proc.wait()
+            last = self._output.close().strip().splitlines()[-1:]
             raise FormattingError(f"reward function `{self.code.function}`: its process ended while {what} "
-                                  f"(exit status {code}; memory limit or crash).")
+                                  f"(exit status {code}; memory limit or crash)."
+                                  + (f" Its last output: {last[0][:300]}" if last else ""))
         reply = json.loads(line)
         if not reply["ok"]:
             raise FormattingError(f"reward function `{self.code.function}` {reply['error']}")
@@ -65,6 +65,7 @@ class RewardSandbox:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        self._output.close()
         self._home.cleanup()
 
     def __del__(self) -> None:

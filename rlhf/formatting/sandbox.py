@@ -17,10 +17,11 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import rlhf
 from rlhf.errors import ConfigError, DataError, FormattingError
+from rlhf.formatting.confine import Confinement, prepare as prepare_confinement
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_LIMIT_MB = 4096
@@ -56,13 +57,27 @@ def scrubbed_env(home: str) -> dict[str, str]:
     return env
 
 
-def _limit_resources(memory_limit_mb: int) -> Callable[[], None]:
+def _limit_resources(memory_limit_mb: int, confinement: Confinement) -> Callable[[], None]:
     def apply() -> None:
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        confinement.apply()
 
     return apply
+
+
+def start_sandboxed(argv: list[str], home: str, memory_limit_mb: int, writable: tuple[str, ...] = (),
+                    **popen: Any) -> subprocess.Popen:
+    """Start ``python ARGV`` as a sandboxed child (see :mod:`rlhf.formatting.confine`): scrubbed environment,
+    memory limit, its own session, writes only under ``home`` and ``writable``, no new processes."""
+    confinement = prepare_confinement([home, *writable])
+    try:
+        return subprocess.Popen([sys.executable, *argv], cwd=home, env=scrubbed_env(home),
+                                preexec_fn=_limit_resources(memory_limit_mb, confinement),
+                                start_new_session=True, **popen)
+    finally:
+        confinement.close()
 
 
 def run_isolated(module: str, job: dict, limits: Limits,
@@ -70,28 +85,48 @@ def run_isolated(module: str, job: dict, limits: Limits,
     """Run ``python -m MODULE JOB.json`` in the sandbox; returns its JSON result and the tail of its output.
 
     The child writes ``job["result"]`` last thing; a child that died before (killed, crashed, out of memory)
-    becomes a readable FormattingError here.
+    becomes a readable FormattingError here. Its output goes through a pipe of which only the tail is kept, so
+    code that prints gigabytes fills no disk.
     """
     with tempfile.TemporaryDirectory(prefix="rlhf-worker-") as home:
         job = dict(job, timeout=limits.timeout_s, memory_limit_mb=limits.memory_limit_mb,
                    result=os.path.join(home, "result.json"), progress=os.path.join(home, "progress.json"))
         job_path = Path(home, "job.json")
         job_path.write_text(json.dumps(job))
-        log_path = Path(home, "output.log")
-        with open(log_path, "wb") as log:
-            # -S: no site processing; PYTHONPATH (scrubbed_env) already lists every path the parent uses.
-            proc = subprocess.Popen(
-                [sys.executable, "-S", "-m", module, str(job_path)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home,
-                env=scrubbed_env(home), preexec_fn=_limit_resources(limits.memory_limit_mb),
-                start_new_session=True,
-            )
-            returncode = _wait(proc, limits.timeout_s + KILL_GRACE_S, job["progress"], progress)
-        output = _tail(log_path)
+        output_dir = str(Path(job["output"]["path"]).parent) if job.get("output") else None
+        # -S: no site processing; PYTHONPATH (scrubbed_env) already lists every path the parent uses.
+        proc = start_sandboxed(["-S", "-m", module, str(job_path)], home, limits.memory_limit_mb,
+                               (output_dir,) if output_dir else (), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output = OutputTail(proc.stdout)
+        returncode = _wait(proc, limits.timeout_s + KILL_GRACE_S, job["progress"], progress)
+        tail = output.close()
         result_path = Path(job["result"])
         if not result_path.exists():
-            raise FormattingError(_died_message(returncode, limits, output))
-        return json.loads(result_path.read_text()), output
+            raise FormattingError(_died_message(returncode, limits, tail))
+        return json.loads(result_path.read_text()), tail
+
+
+class OutputTail:
+    """Drains a child's output on a thread, keeping the last :data:`OUTPUT_TAIL_BYTES` and counting the rest."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.tail, self.total = stream, "", 0
+        self.thread = threading.Thread(target=self._drain, name="rlhf-sandbox-output", daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        for chunk in iter(lambda: self.stream.read(1 << 16), self.stream.read(0)):
+            text = chunk.decode("utf-8", errors="replace") if isinstance(chunk, bytes) else chunk
+            self.total += len(text)
+            self.tail = (self.tail + text)[-OUTPUT_TAIL_BYTES:]
+
+    def close(self) -> str:
+        self.thread.join(timeout=KILL_GRACE_S)
+        self.stream.close()
+        if self.total > len(self.tail):
+            return f"[{self.total - len(self.tail):,} earlier characters of output not kept]\n" + self.tail
+        return self.tail
 
 
 def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] | None = None) -> WorkerResult:
@@ -141,13 +176,6 @@ def _kill_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _tail(path: Path) -> str:
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        handle.seek(max(0, size - OUTPUT_TAIL_BYTES))
-        return handle.read().decode("utf-8", errors="replace")
 
 
 def _died_message(returncode: int | None, limits: Limits, output: str) -> str:
