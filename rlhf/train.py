@@ -86,9 +86,9 @@ def _loss_summary(folder: RunFolder) -> dict[str, Any]:
 
 def run(config: RunConfig) -> int:
     """Train one run to completion, stop, or failure; returns the process exit status."""
+    config.validate()  # before the seconds of torch/transformers imports: a bad setting fails at once
     from rlhf.tasks.callbacks import StopFlag
 
-    config.validate()
     _quiet_progress_bars()
     folder = RunFolder.of(config.output_dir)
     folder.path.mkdir(parents=True, exist_ok=True)
