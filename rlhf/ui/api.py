@@ -105,6 +105,14 @@ class Api:
         self._lock = threading.Lock()  # short critical sections only (caches)
         self._load_lock = threading.Lock()  # one reward-model load at a time
 
+    def health(self) -> dict[str, Any]:
+        """Is the app serving, and what state is it in: cheap, touches no model, for load balancers and tests."""
+        counts: dict[str, int] = {}
+        for run in self._all_runs():
+            counts[run["status"]] = counts.get(run["status"], 0) + 1
+        return {"status": "serving", "starter": self.starter.state, "hub_reachable": self.hub.reachable,
+                "runs": counts, "queued": len(self.manager.queue())}
+
     # -- references ----------------------------------------------------------------------------------------
 
     @property
@@ -158,13 +166,16 @@ class Api:
         """The caller's runs, newest first. Every open page polls this, so the listing is shared for a second."""
         from rlhf.ui.state import can_see
 
+        return [run for run in self._all_runs() if can_see(run["run_dir"], caller.owner)]
+
+    def _all_runs(self) -> list[dict[str, Any]]:
         with self._lock:
             listed_at, runs = self._runs
         if time.monotonic() - listed_at > RUNS_TTL_S:
             runs = self.manager.list_runs()
             with self._lock:
                 self._runs = (time.monotonic(), runs)
-        return [run for run in runs if can_see(run["run_dir"], caller.owner)]
+        return runs
 
     def _forget_runs(self) -> None:
         with self._lock:

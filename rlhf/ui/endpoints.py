@@ -151,6 +151,10 @@ def register(api: Api) -> None:
         caller = caller_for(api, request, session)
         return envelope(lambda: {"script": api.export_script(run_id, caller)})
 
+    def health() -> dict[str, Any]:
+        """Is the app serving? Its starter-model state, Hub reachability and run counts by status."""
+        return envelope(api.health)
+
     quick = dict(concurrency_limit=4, concurrency_id="quick")
     gr.api(load_data, api_name="load_data", **quick)
     gr.api(preview, api_name="preview", concurrency_limit=2, concurrency_id="preview")
@@ -163,3 +167,4 @@ def register(api: Api) -> None:
     gr.api(score, api_name="score", concurrency_limit=settings.score_concurrency, concurrency_id="score")
     gr.api(push, api_name="push", concurrency_limit=2, concurrency_id="push")
     gr.api(export_script, api_name="export_script", **quick)
+    gr.api(health, api_name="health", concurrency_limit=None)
