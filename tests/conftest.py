@@ -203,3 +203,13 @@ def starter_cache(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "rlhf.starter"], cwd=REPO_ROOT, check=True, capture_output=True,
                    env=dict(os.environ, RLHF_CACHE_DIR=str(cache)))
     return cache
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the figures the hardening tests measured (see figures.py), even under ``-q``."""
+    from figures import lines
+
+    if lines():
+        terminalreporter.section("hardening figures")
+        for line in lines():
+            terminalreporter.write_line(line)
