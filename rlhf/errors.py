@@ -33,3 +33,11 @@ class ConfigError(RlhfError):
     """A setting is invalid; raised before any expensive work starts."""
 
     exit_code = 2
+
+
+def name_list(names: list[str], shown: int = 20) -> str:
+    """Names for a message: all of a few, the first ``shown`` of many (a 100,000-column CSV stays one line)."""
+    if not names:
+        return "-"
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f", … ({more:,} more)" if more > 0 else "")

@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from rlhf.errors import name_list
+
 ARGILLA_V1 = "argilla-v1"
 ARGILLA_V2 = "argilla-v2"
 CUSTOM = "custom"
@@ -54,9 +56,9 @@ class Layout:
 
     def describe(self) -> str:
         if self.is_argilla:
-            return (f"{self.name} (fields: {', '.join(self.fields) or '-'}; "
-                    f"questions: {', '.join(self.questions) or '-'})")
-        return f"{self.name} (columns: {', '.join(self.columns)})"
+            return (f"{self.name} (fields: {name_list(self.fields)}; "
+                    f"questions: {name_list(self.questions)})")
+        return f"{self.name} (columns: {name_list(self.columns)})"
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "columns": self.columns, "fields": self.fields, "questions": self.questions}

@@ -11,10 +11,14 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from rlhf.errors import DataError
+from rlhf.errors import DataError, name_list
 
 FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".arrow": "arrow"}
 BATCH_SIZE = 1000
+MAX_LINE_BYTES = 64 << 20  # one JSON Lines record or CSV row; beyond this it is not a record but a broken file
+MAX_JSON_BYTES = 512 << 20  # a .json document is parsed whole: past this, JSON Lines or Parquet stream instead
+SNIFF_BYTES = 8192
+TEXT_FORMATS = ("jsonl", "json", "csv")
 Batch = list[dict[str, Any]]
 
 
@@ -32,6 +36,8 @@ def iter_batches(path: Path, fmt: str, batch_size: int = BATCH_SIZE) -> Iterator
     """Yield the file's records in order, a batch at a time."""
     if path.stat().st_size == 0:
         raise DataError(f"{path.name}: the file is empty.")
+    if fmt in TEXT_FORMATS:
+        _refuse_binary(path, fmt)
     reader = _READERS[fmt]
     yield from reader(path, batch_size)
 
@@ -48,16 +54,68 @@ def read_columns(path: Path, fmt: str) -> list[str]:
     raise DataError(f"{path.name}: the file holds no records.")
 
 
-def _utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+def _refuse_binary(path: Path, fmt: str) -> None:
+    """Text formats hold no NUL bytes: a file that does is binary (compressed, an image, a sparse file), and
+    saying so beats reading a gigabyte of it as one line."""
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                raise DataError(
-                    f"{path.name}, line {number}: not UTF-8 text (byte 0x{raw[error.start]:02x} at column "
-                    f"{error.start + 1}). Re-save the file as UTF-8."
-                ) from None
+        head = handle.read(SNIFF_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{path.name}: UTF-16 text; re-save the file as UTF-8.")
+    offset = head.find(b"\x00")
+    if offset >= 0:
+        kind = "gzip-compressed" if head.startswith(b"\x1f\x8b") else "binary"
+        raise DataError(f"{path.name}: {kind} data, not {fmt.upper()} text (a NUL byte at offset {offset}). "
+                        f"Give the uncompressed .{fmt} file, or .parquet.")
+
+
+def _lines(handle) -> Iterator[bytes]:
+    """Lines of at most :data:`MAX_LINE_BYTES`, so one huge line cannot take all memory."""
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise _TooLong()
+        yield raw
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+    number = 0
+    try:
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(_lines(handle), start=1):
+                yield number, _decode(path, number, raw)
+    except _TooLong:
+        raise DataError(f"{path.name}, line {number + 1}: longer than {MAX_LINE_BYTES >> 20} MB without a line "
+                        "break; this is not one record per line. Check the file's format.") from None
+
+
+def _decode(path: Path, number: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path.name}, line {number}: not UTF-8 text (byte 0x{raw[error.start]:02x} at column "
+            f"{error.start + 1}). Re-save the file as UTF-8."
+        ) from None
+
+
+def _parse(path: Path, text: str, number: int | None = None) -> Any:
+    """json.loads with errors that name the file and line, including nesting too deep for the parser."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        line = number if number is not None else error.lineno
+        raise DataError(f"{path.name}, line {line}: invalid JSON ({error.msg} at column {error.colno}).") \
+            from None
+    except RecursionError:
+        where = f", line {number}" if number is not None else ""
+        raise DataError(f"{path.name}{where}: JSON nested too deeply to read (more than ~1,000 levels of "
+                        "arrays or objects).") from None
 
 
 def _read_jsonl(path: Path, batch_size: int) -> Iterator[Batch]:
@@ -65,11 +123,7 @@ def _read_jsonl(path: Path, batch_size: int) -> Iterator[Batch]:
     for number, line in _utf8_lines(path):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{path.name}, line {number}: invalid JSON ({error.msg} at column {error.colno}).") \
-                from None
+        record = _parse(path, line, number)
         if not isinstance(record, dict):
             raise DataError(f"{path.name}, line {number}: expected a JSON object per line, got "
                             f"{type(record).__name__}.")
@@ -93,13 +147,16 @@ def _read_json(path: Path, batch_size: int) -> Iterator[Batch]:
     if first_line.startswith("{") and _parses(first_line):
         yield from _read_jsonl(path, batch_size)
         return
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise DataError(f"{path.name}: {size / (1 << 20):,.0f} MB is too large to parse as one JSON document "
+                        f"(limit {MAX_JSON_BYTES >> 20} MB); save it as JSON Lines (.jsonl) or Parquet, which "
+                        "are read a batch at a time.")
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DataError(f"{path.name}: not UTF-8 text (at byte {error.start}). Re-save the file as UTF-8.") from None
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path.name}, line {error.lineno}: invalid JSON ({error.msg} at column {error.colno}).") \
-            from None
+    data = _parse(path, text)
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) != 1:
@@ -114,7 +171,7 @@ def _read_json(path: Path, batch_size: int) -> Iterator[Batch]:
 def _parses(text: str) -> bool:
     try:
         json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
     return True
 
@@ -122,6 +179,13 @@ def _parses(text: str) -> bool:
 def _read_csv(path: Path, batch_size: int) -> Iterator[Batch]:
     lines = (line for _, line in _utf8_lines(path))
     reader = csv.reader(lines)
+    try:
+        yield from _csv_batches(path, reader, batch_size)
+    except csv.Error as error:
+        raise DataError(f"{path.name}, line {reader.line_num}: not valid CSV ({error}).") from None
+
+
+def _csv_batches(path: Path, reader, batch_size: int) -> Iterator[Batch]:
     header = next(reader, None)
     if not header:
         raise DataError(f"{path.name}: the CSV file has no header row.")
@@ -131,7 +195,7 @@ def _read_csv(path: Path, batch_size: int) -> Iterator[Batch]:
             continue
         if len(row) != len(header):
             missing = header[len(row):] if len(row) < len(header) else []
-            detail = f"missing column(s) {', '.join(map(repr, missing))}" if missing else "more values than columns"
+            detail = f"missing column(s) {name_list([repr(m) for m in missing])}" if missing else "more values than columns"
             raise DataError(f"{path.name}, line {reader.line_num}: {len(row)} values for {len(header)} header "
                             f"columns ({detail}).")
         batch.append(dict(zip(header, row)))

@@ -209,6 +209,9 @@ def _error_for(result: dict, code: dict | None, output: str) -> Exception:
         if detail.startswith("IndexError") and result.get("empty_questions"):
             message += (f" This record has no annotator responses ({', '.join(result['empty_questions'][:3])} "
                         "are empty lists): return None for such records to drop them, as the templates do.")
+    elif kind == "type" and code is None:  # plain columns of the wrong type: the data's fault, not code's
+        return DataError(f"The dataset {detail}, on {where}. Fix that column's values, or write a formatting "
+                         "function that converts them. No output was written.")
     elif kind == "type":
         message = f"{function} {detail}, on {where}. Return None to drop a record, or a list/generator for several rows."
     elif kind == "timeout":

@@ -27,7 +27,7 @@ from rlhf.data.writers import open_writer
 from rlhf.errors import ConfigError, DataError, FormattingError
 from rlhf.formatting.plan import RowsChoice, choose_rows
 from rlhf.formatting.user_code import UserCode, user_line
-from rlhf.tasks.rows import RowTypeError, TaskRows, task_rows
+from rlhf.tasks.rows import RowTypeError, TaskRows, describe_value, task_rows
 
 WRITE_BATCH = 1000
 PROGRESS_EVERY_S = 0.5
@@ -73,12 +73,25 @@ def plain_rows(columns: list[str], layout: Layout) -> Callable[[dict], tuple[lis
 
     def take(record: dict) -> tuple[list[tuple], str | None]:
         values = tuple(record.get(s) for s in sources)
-        for column, value in zip(columns, values):
+        for column, source, value in zip(columns, sources, values):
             if value is None or value == "" or value == []:
                 return [], f"empty '{column}'"
+            if not _plain_value_fits(column, value):
+                raise RowTypeError(f"has {describe_value(value)} in column '{source}', which must hold "
+                                   + ("a list of {'role', 'content'} messages" if column == "messages" else
+                                      "text (a string)"))
         return [values], None
 
     return take
+
+
+def _plain_value_fits(column: str, value: Any) -> bool:
+    """A mixed-type column (a number or a list among the texts) is caught here, naming the record, not deep
+    inside Arrow or the trainer."""
+    if column == "messages":
+        return isinstance(value, list) and all(isinstance(m, dict) and isinstance(m.get("content"), str)
+                                               for m in value)
+    return isinstance(value, str)
 
 
 class Progress:
@@ -220,6 +233,9 @@ def main(argv: list[str]) -> int:
     except WallClockLimit:
         result = {"ok": False, "kind": "timeout", "detail": f"the time limit of {job['timeout']:g} s was reached",
                   "index": None}
+    except Exception as error:  # outside the user's code (their errors are caught per record): reading the data
+        result = {"ok": False, "kind": "data", "detail": f"reading the dataset failed: {type(error).__name__}: "
+                                                         f"{str(error)[:300]}"}
     write_result(job, result)
     return 0
 

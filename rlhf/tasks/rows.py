@@ -18,7 +18,7 @@ def _is_str_tuple(value: Any, size: int) -> bool:
     return isinstance(value, tuple) and len(value) == size and all(isinstance(v, str) for v in value)
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(type(v).__name__ for v in value)
         return f"a tuple of {len(value)} ({inner})"
@@ -49,7 +49,7 @@ class TaskRows:
     def to_values(self, value: Any) -> tuple:
         """One formatting-function return value → the row's values (without ``id``), or raise RowTypeError."""
         if not self.check(value):
-            raise RowTypeError(f"returned {_describe(value)}; task '{self.task}' expects {self.expected}")
+            raise RowTypeError(f"returned {describe_value(value)}; task '{self.task}' expects {self.expected}")
         return (value,) if isinstance(value, str) else tuple(value)
 
 
