@@ -194,6 +194,33 @@ def _export_script(args: argparse.Namespace) -> int:
     return 0
 
 
+def _try_code(args: argparse.Namespace) -> int:
+    """The Format tab's "Run on 5 records": one JSON line per record; exit 3 when any record failed."""
+    import json
+
+    from rlhf.formatting.probe import probe_records, probe_reward
+    from rlhf.formatting.sandbox import Limits
+    from rlhf.formatting.user_code import UserCode
+
+    limits = Limits(args.timeout, args.memory_limit_mb)
+    default = "reward_func" if args.task == "reward" else "formatting_func"
+    code = UserCode.from_file(args.code, args.function or default) if args.code else None
+    if args.task == "reward":
+        result = probe_reward(code, limits)
+    else:
+        from rlhf.data.sources import resolve_source
+
+        result = probe_records(resolve_source(args.dataset, split=args.split, config=args.dataset_config),
+                               args.task, code, limit=args.records, limits=limits)
+    failed = [record for record in result["records"] if record.get("error")]
+    for record in result["records"]:
+        print(json.dumps({k: record.get(k) for k in ("index", "external_id", "rows", "dropped", "error")},
+                         ensure_ascii=False, default=str))
+    for record in failed[:1]:
+        print(f"error: record {record['index']}: {record['error']}", file=sys.stderr)
+    return 3 if failed else 0
+
+
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     """All verbs; the run-config flags (dozens of them) are only built for ``verb`` train/runs (or when no verb
     is known), which keeps ``prepare`` — a process start users wait for — quick."""
@@ -292,6 +319,25 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     export.add_argument("--config", required=True, metavar="RUN.yaml", help="a run's config.yaml")
     export.add_argument("--output", default=None, metavar="script.py", help="write here instead of stdout")
     export.set_defaults(handler=_export_script)
+
+    tryout = verbs.add_parser(
+        "try-code", help="run a formatting or reward function on a few records (the Format tab's Run)",
+        description="Run a formatting function on the first records of a dataset, or a reward function (--task "
+                    "reward) on five example completions, in the same sandbox as prepare and train. Prints one "
+                    "JSON line per record (rows, drop reason or error); exits 3 if any record failed.",
+    )
+    tryout.add_argument("--task", required=True, choices=(*TASKS, "reward"))
+    tryout.add_argument("--code", default=None, metavar="FILE.py",
+                        help="the function's file (default: the template or plain columns)")
+    tryout.add_argument("--function", default=None, metavar="NAME",
+                        help="the function's name (default: formatting_func, or reward_func for --task reward)")
+    tryout.add_argument("--dataset", default="sample", metavar="SRC", help="as for prepare (default: sample)")
+    tryout.add_argument("--dataset-config", default=None, metavar="NAME", help="Hub dataset configuration")
+    tryout.add_argument("--split", default="train", help="dataset split to read (default: train)")
+    tryout.add_argument("--records", type=int, default=5, help="how many records (default: 5)")
+    tryout.add_argument("--timeout", type=float, default=30.0, help="seconds for all of them (default: 30)")
+    tryout.add_argument("--memory-limit-mb", type=int, default=2048, help="memory limit in MB (default: 2048)")
+    tryout.set_defaults(handler=_try_code)
     return parser
 
 

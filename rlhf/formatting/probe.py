@@ -39,6 +39,36 @@ def probe_records(source, task: str, code: UserCode | None, limit: int = DEFAULT
     return result
 
 
+# The seed's example, with completions a reward function should rank differently.
+EXAMPLE_PROMPT = ("### Instruction: Is a toad a frog?\n\n### Context: Both frogs and toads are amphibians in the "
+                  'order Anura, which means "without a tail." Toads are a sub-classification of frogs, meaning that '
+                  "all toads are frogs, but not all frogs are toads.\n\n### Response:")
+EXAMPLE_COMPLETIONS = (" Yes", " Yes. All toads are frogs, but not all frogs are toads.",
+                       ' Both frogs and toads are amphibians in the order Anura, which means "without a tail."',
+                       " No.", " Yes ### Instruction: Is a frog a toad?")
+
+
+def probe_reward(code: UserCode | None, limits: Limits | None = None) -> dict[str, Any]:
+    """A reward function on five example completions, in its sandbox: the same shape as :func:`probe_records`
+    (each completion a record whose one row is ``[completion, reward]``)."""
+    from rlhf.formatting.reward_sandbox import RewardSandbox
+
+    if code is None:
+        raise ConfigError("The reward function is empty: write a function "
+                          "`reward_func(completions, prompts=None, **kwargs) -> list[float]`.")
+    limits = limits or Limits(timeout_s=30.0)
+    sandbox = RewardSandbox(code, timeout_s=limits.timeout_s, memory_limit_mb=limits.memory_limit_mb)
+    try:
+        rewards = sandbox(prompts=[EXAMPLE_PROMPT] * len(EXAMPLE_COMPLETIONS), completions=list(EXAMPLE_COMPLETIONS))
+    finally:
+        sandbox.close()
+    return {"task": "reward", "layout": "", "function": f"{code.filename}:{code.function}",
+            "columns": ["completion", "reward"], "prompt": EXAMPLE_PROMPT,
+            "records": [{"index": i, "external_id": None, "record": {"prompt": EXAMPLE_PROMPT, "completion": c},
+                         "rows": [[c, r]], "dropped": None, "error": None}
+                        for i, (c, r) in enumerate(zip(EXAMPLE_COMPLETIONS, rewards))]}
+
+
 # -- the child ---------------------------------------------------------------------------------------------------
 
 def run(job: dict) -> dict:

@@ -129,6 +129,11 @@ class RunConfig:
             value = getattr(t, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name}: must be at least 1, got {value}.")
+        if self.lora.use_peft:
+            if self.lora.lora_r < 1:
+                raise ConfigError(f"lora_r: the LoRA rank must be at least 1, got {self.lora.lora_r}.")
+            if not 0 <= self.lora.lora_dropout < 1:
+                raise ConfigError(f"lora_dropout: must be in [0, 1), got {self.lora.lora_dropout}.")
         if not 0 < self.data.train_size <= 1:
             raise ConfigError(f"train_size: must be in (0, 1], got {self.data.train_size}.")
         if self.task == "rl":

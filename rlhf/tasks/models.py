@@ -34,6 +34,20 @@ def resolve_model_path(model: str, field: str = "model") -> str:
     raise ConfigError(f"{field}: {model} does not exist.")
 
 
+def check_models(model: str, reward_models: list[str] = ()) -> None:
+    """Before a run is queued: its model can be found and its reward models are reward models, so a typo fails
+    in the form, not a minute later in the trainer. The starter is built on demand, so it is not loaded here."""
+    from rlhf.starter import is_starter
+
+    if not is_starter(model):
+        resolve_model_path(model, "model")
+    for reward in reward_models:
+        if is_starter(reward):
+            raise ConfigError("reward_models: 'starter' is a causal language model, not a reward model. Train "
+                              "one with an 'rm' run and pick that run.")
+        check_is_reward_model(resolve_model_path(reward, "reward_models"))
+
+
 def _in_hub_cache(model: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache

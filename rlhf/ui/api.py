@@ -299,7 +299,6 @@ class Api:
         """Run the editor's function on the first ``limit`` records (a reward function: on five example
         completions), in the sandbox; each record's rows, drop reason or error."""
         from rlhf.formatting.probe import probe_records
-        from rlhf.formatting.sandbox import Limits
 
         if task == "reward":
             return self._probe_reward(code, caller)
@@ -309,37 +308,28 @@ class Api:
 
         source = resolve_source(self.dataset_path(dataset), split=split or "train", config=config or None)
         result = probe_records(source, task, self.user_code(code, task, caller), limit=limit,
-                               limits=Limits(timeout_s=30.0, memory_limit_mb=2048))
+                               limits=self.code_limits(probe=True))
         return {"task": task, "layout": result["layout"], "function": result["function"],
                 "columns": result["columns"], "records": result["records"]}
 
-    def _probe_reward(self, code: str, caller: Caller) -> dict[str, Any]:
-        from rlhf.formatting.reward_sandbox import RewardSandbox
+    def code_limits(self, probe: bool = False):
+        """The sandbox's limits for a preview (the whole dataset) or a probe (a few records: tighter)."""
+        from rlhf.formatting.sandbox import Limits
 
-        user = self.user_code(code, "reward", caller)
-        if user is None:
-            raise ConfigError("The reward function editor is empty: write a function "
-                              "`reward_func(completions, prompts=None, **kwargs) -> list[float]`.")
-        prompt = fill_template(TOAD_PROMPT, TOAD_CONTEXT, "").strip()
-        completions = [" " + TOAD_GOOD, " Yes. All toads are frogs, but not all frogs are toads.", " " + TOAD_BAD,
-                       " No.", " Yes ### Instruction: Is a frog a toad?"]
-        sandbox = RewardSandbox(user, timeout_s=30.0, memory_limit_mb=2048)
-        try:
-            rewards = sandbox(prompts=[prompt] * len(completions), completions=completions)
-        finally:
-            sandbox.close()
-        return {"task": "reward", "layout": "", "function": f"{user.filename}:{user.function}",
-                "columns": ["completion", "reward"], "prompt": prompt,
-                "records": [{"index": i, "external_id": None, "record": {"prompt": prompt, "completion": c},
-                             "rows": [[c, r]], "dropped": None, "error": None}
-                            for i, (c, r) in enumerate(zip(completions, rewards))]}
+        timeout, memory = self.settings.code_timeout_s, self.settings.code_memory_mb
+        return Limits(timeout_s=float(min(timeout, 30) if probe else timeout),
+                      memory_limit_mb=min(memory, 2048) if probe else memory)
+
+    def _probe_reward(self, code: str, caller: Caller) -> dict[str, Any]:
+        from rlhf.formatting.probe import probe_reward
+
+        return probe_reward(self.user_code(code, "reward", caller), self.code_limits(probe=True))
 
     def preview(self, task: str = "sft", dataset: str = "sample", code: str = "", caller: Caller | None = None,
                 model: str = "starter", train_size: float = 0.8, seed: int = 42, config: str = "",
                 split: str = "train", rows: int = 20,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Prepare the rows for ``task`` through the sandbox (cached), split them, and measure token lengths."""
-        from rlhf.formatting.sandbox import Limits
         from rlhf.prepare_rows import prepare_dataset
 
         caller = caller or Caller("local")
@@ -349,7 +339,7 @@ class Api:
         prepared, summary = prepare_dataset(
             self.dataset_path(dataset), task, formatting_func=user, split=split or "train",
             dataset_config=config or None, train_size=float(train_size), seed=int(seed),
-            limits=Limits(timeout_s=120.0), progress=progress)
+            limits=self.code_limits(), progress=progress)
         train = prepared["train"] if hasattr(prepared, "keys") else prepared
         shown = train.select(range(min(int(rows), len(train)))).to_list()
         result: dict[str, Any] = {
@@ -447,6 +437,10 @@ class Api:
         reward = self.user_code(reward_code, "reward", caller) if task == "rl" else None
         if reward is not None:
             run.rl.reward_code, run.rl.reward_function = reward.source, reward.function
+        run.replace(output_dir=str(self.runs_dir)).validate()  # the settings first: they cost nothing to check
+        from rlhf.tasks.models import check_models
+
+        check_models(run.model, run.rl.reward_models if task == "rl" else [])
         run_id = self.manager.submit(run)
         write_owner(self.runs_dir / run_id, caller.owner)
         self._forget_runs()

@@ -157,6 +157,7 @@ def launch(settings: AppSettings) -> None:
                     auth=settings.auth or None,
                     auth_message="rlhf: sign in to edit code and train." if settings.auth else None,
                     prevent_thread_lock=True, show_error=False, css=CSS, footer_links=["api"],
+                    max_file_size=f"{settings.max_upload_mb}mb",
                     theme=gr.themes.Soft())
         api.hub.refresh()
         if settings.build_starter:

@@ -73,6 +73,9 @@ class AppSettings:
     chat_concurrency: int = DEFAULT_CHAT_CONCURRENCY
     score_concurrency: int = DEFAULT_CHAT_CONCURRENCY
     build_starter: bool = True  # build the starter model in the background at startup
+    code_timeout_s: int = 120  # a formatting function's wall-clock limit over a whole preview
+    code_memory_mb: int = 4096  # and its memory limit
+    max_upload_mb: int = 500  # larger datasets come from the Hub, not through the browser
 
     @property
     def public(self) -> bool:
@@ -139,6 +142,9 @@ class AppSettings:
                                             _positive_int(environ, "RLHF_CHAT_CONCURRENCY",
                                                           DEFAULT_CHAT_CONCURRENCY)),
             build_starter=not args.no_starter_build,
+            code_timeout_s=_positive_int(environ, "RLHF_CODE_TIMEOUT_S", 120),
+            code_memory_mb=_positive_int(environ, "RLHF_CODE_MEMORY_MB", 4096),
+            max_upload_mb=_positive_int(environ, "RLHF_MAX_UPLOAD_MB", 500),
         )
 
 
