@@ -8,81 +8,17 @@ cache is still empty. Everything is offline (``HF_HUB_OFFLINE=1``).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from app_helpers import free_port, start_app, stop_app, stop_runs, wait_for_run, wait_until_serving
 from conftest import REPO_ROOT, cli_env
 
 STARTUP_LIMIT_S = 10.0
-RUN_TIMEOUT_S = 150.0
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
-
-
-# -- helpers --------------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def app_env(cache: Path) -> dict[str, str]:
-    return cli_env(RLHF_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-                   HF_TOKEN=None, RLHF_AUTH=None, SPACE_ID=None, GRADIO_SERVER_NAME=None, GRADIO_SERVER_PORT=None)
-
-
-def start_app(port: int, runs: Path, cache: Path, log: Path, *flags: str) -> subprocess.Popen:
-    """``python app.py`` in its own process group, so stopping it also stops a starter build it began."""
-    with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--runs-dir", str(runs), *flags],
-                                cwd=REPO_ROOT, env=app_env(cache), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def wait_until_serving(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> float:
-    """Seconds until the first HTTP 200 from ``url``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"the app did not answer within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def stop_app(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def wait_for_run(client, run_id: str, timeout: float = RUN_TIMEOUT_S) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.predict(run_id, api_name="/run_status")
-        assert status["ok"], status
-        if status["run"]["status"] in TERMINAL:
-            return status
-        time.sleep(1)
-    pytest.fail(f"run {run_id} did not finish within {timeout} s: {status}")
 
 
 # -- startup --------------------------------------------------------------------------------------------------
@@ -113,12 +49,7 @@ def app(tmp_path_factory, starter_cache):
     url = f"http://127.0.0.1:{port}/"
     wait_until_serving(url, proc, log, timeout=60)
     yield {"url": url, "runs": runs, "log": log}
-    from rlhf.runs.manager import RunManager  # no run outlives the tests
-
-    manager = RunManager(runs)
-    for run in manager.list_runs():
-        if run["status"] not in TERMINAL:
-            manager.stop(run["id"])
+    stop_runs(runs)  # no run outlives the tests
     stop_app(proc)
 
 

@@ -187,6 +187,8 @@ def _died_message(returncode: int | None, limits: Limits, output: str) -> str:
                f"{limits.memory_limit_mb} MB")
     elif returncode < 0:
         why = f"was killed by signal {signal.Signals(-returncode).name}"
+    elif "MemoryError" in output or "failed to map segment" in output:
+        why = f"ran out of memory (the memory limit is {limits.memory_limit_mb} MB)"
     else:
         why = f"exited with status {returncode} before reporting a result"
     last = output.strip().splitlines()[-1:] if output.strip() else []

@@ -208,6 +208,11 @@ def _failure(kind: str, index: int, record: dict, detail: str, line: str) -> dic
     }
 
 
+def _out_of_memory(error: BaseException) -> bool:
+    text = str(error).lower()
+    return any(sign in text for sign in ("failed to map segment", "cannot allocate memory", "out of memory"))
+
+
 def job_error(error: DataError | FormattingError | ConfigError) -> dict:
     """A failure of the whole job (unreadable data, a function that does not load, no way to make rows)."""
     kind = "data" if isinstance(error, DataError) else "config" if isinstance(error, ConfigError) else "code"
@@ -234,8 +239,12 @@ def main(argv: list[str]) -> int:
         result = {"ok": False, "kind": "timeout", "detail": f"the time limit of {job['timeout']:g} s was reached",
                   "index": None}
     except Exception as error:  # outside the user's code (their errors are caught per record): reading the data
-        result = {"ok": False, "kind": "data", "detail": f"reading the dataset failed: {type(error).__name__}: "
-                                                         f"{str(error)[:300]}"}
+        if _out_of_memory(error):  # e.g. a library loaded after the user's code took the memory
+            result = {"ok": False, "kind": "memory", "detail": f"the memory limit of {job['memory_limit_mb']} MB "
+                      "was exceeded", "index": None}
+        else:
+            result = {"ok": False, "kind": "data", "detail": f"reading the dataset failed: {type(error).__name__}: "
+                                                             f"{str(error)[:300]}"}
     write_result(job, result)
     return 0
 
