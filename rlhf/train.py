@@ -16,6 +16,7 @@ from typing import Any
 
 from rlhf.errors import ConfigError, FormattingError, RlhfError
 from rlhf.runs.config import RunConfig
+from rlhf.runs.diskspace import is_disk_full
 from rlhf.runs.events import append_event
 from rlhf.runs.folder import RunFolder
 
@@ -60,8 +61,9 @@ def build_context(config: RunConfig, folder: RunFolder, stop_flag) -> Any:
     from rlhf.starter import is_starter
     from rlhf.tasks.base import Hardware, TaskContext
     from rlhf.tasks.callbacks import EventsCallback, StopCallback
-    from rlhf.tasks.models import load_tokenizer, resolve_model_path
+    from rlhf.tasks.models import check_models, load_tokenizer, resolve_model_path
 
+    check_models(config.model, config.rl.reward_models if config.task == "rl" else [])
     model_path = resolve_model_path(config.model, "model")
     module = task_module(config.task)
     train_rows, eval_rows, summary = prepare_rows(config, module.ROWS)
@@ -126,9 +128,15 @@ def run(config: RunConfig) -> int:
         return error.exit_code
     except BaseException as error:  # a crash inside training: keep the reason, never lose the folder
         step = _global_step(trainer)
-        reason = _failure_reason(error, step)
-        append_event(folder.events, {"status": "failed", "error": reason, "step": step})
-        traceback.print_exc()
+        if is_disk_full(error, folder.path):
+            reason = _disk_full(folder, step, error)  # frees space first: the verdict goes to the same disk
+        else:
+            reason = _failure_reason(error, step)
+        _record_failure(folder, {"status": "failed", "error": reason, "step": step})
+        try:
+            traceback.print_exc()
+        except OSError:  # stdout.log is on the full disk too
+            pass
         return 1
 
 
@@ -143,6 +151,43 @@ def _quiet_progress_bars() -> None:
 
 def _global_step(trainer) -> int:
     return int(getattr(getattr(trainer, "state", None), "global_step", 0) or 0)
+
+
+def _disk_full(folder: RunFolder, step: int, error: BaseException) -> str:
+    """The disk filled up. Remove what the failure left half written (an incomplete checkpoint, or a ``final/``
+    that a run which did not finish never uses) so that the verdict, and the supervisor's bookkeeping after it,
+    can still be written to that disk; then say what happened and what is left to resume from."""
+    import shutil
+
+    removed = folder.remove_incomplete_checkpoints()
+    if folder.final.exists():
+        shutil.rmtree(folder.final, ignore_errors=True)
+        removed.append(folder.final.name)
+    where = f"while saving {' and '.join(removed)}" if removed else f"while writing to {folder.path}"
+    reason = f"disk full (No space left on device) at step {step} {where}"
+    if removed:
+        reason += f"; the incomplete {' and '.join(removed)} {'was' if len(removed) == 1 else 'were'} removed to " \
+                  f"free space"
+    kept = folder.last_checkpoint()
+    if kept is not None:
+        reason += f"; the previous checkpoint {kept.name} is intact: free space on the disk holding the runs " \
+                  f"folder, then resume"
+    else:
+        reason += "; there is no complete checkpoint yet: free space on the disk, then start the run again"
+    return f"{reason} ({type(error).__name__}: {str(error)[:200]})"
+
+
+def _record_failure(folder: RunFolder, event: dict[str, Any]) -> None:
+    """Append the verdict; when even that cannot be written (the disk is still full), say it on stderr and leave
+    the verdict to the supervisor, which records one for a trainer that exits without."""
+    try:
+        append_event(folder.events, event)
+    except OSError as error:
+        try:
+            print(f"error: cannot record the failure in {folder.events} ({error}): {event['error']}",
+                  file=sys.stderr)
+        except OSError:
+            pass
 
 
 def _failure_reason(error: BaseException, step: int) -> str:

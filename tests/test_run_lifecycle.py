@@ -10,17 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from rlhf.runs.config import DataSettings, RLSettings, RunConfig, TrainingSettings
 from rlhf.runs.folder import RunFolder
 from rlhf.runs.manager import RunManager
-from training_helpers import REPO_ROOT, env_with_cache, events, statuses, train
-
-FAST = dict(max_length=256, per_device_train_batch_size=8)
+from training_helpers import REPO_ROOT, env_with_cache, events, run_processes, sft_config, statuses, train, wait_for
 
 
 @pytest.fixture
@@ -28,21 +23,6 @@ def manager(starter_cache, tmp_path, monkeypatch):
     for name, value in env_with_cache(starter_cache).items():
         monkeypatch.setenv(name, value)
     return RunManager(tmp_path / "runs")
-
-
-def sft_config(max_steps: int, **training) -> RunConfig:
-    return RunConfig(task="sft", model="starter", data=DataSettings(dataset="sample"),
-                     training=TrainingSettings(max_steps=max_steps, logging_steps=1, **{**FAST, **training}))
-
-
-def wait_for(predicate, timeout: float = 120.0, poll: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError("condition not reached in time")
 
 
 def step_reached(manager: RunManager, run_id: str, step: int):
@@ -75,24 +55,13 @@ def test_a_killed_run_is_reported_interrupted_and_resumes(manager):
     run_id = manager.submit(sft_config(max_steps=12, save_steps=2))
     folder = RunFolder.of(manager.runs_dir / run_id)
     wait_for(lambda: folder.last_checkpoint() is not None)
-    info = wait_for(lambda: _processes(folder))
-    for pid in info:  # the machine (or the app with its supervisor) dies: nobody records anything
+    info = wait_for(lambda: run_processes(folder.path))
+    for pid in info.values():  # the machine (or the app with its supervisor) dies: nobody records anything
         os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: manager.status(run_id)["status"] == "interrupted", timeout=30)
     manager.resume(run_id)
     assert manager.wait(run_id, timeout=180)["status"] == "finished"
     assert manager.status(run_id)["step"] == 12
-
-
-def _processes(folder: RunFolder) -> list[int]:
-    import json
-
-    try:
-        info = json.loads(folder.process.read_text())
-    except (OSError, ValueError):
-        return []
-    pids = [info.get(role, {}).get("pid") for role in ("supervisor", "trainer")]
-    return [p for p in pids if p] if all(pids) else []
 
 
 def test_out_of_memory_fails_with_the_reason_and_the_next_queued_run_starts(starter_cache, tmp_path, monkeypatch):

@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "### Instruction: {instruction}\n\n### Context: {context}\n\n### Response: {response}"
 # Small and fast on 2 CPU cores; the sample's texts fit in 256 tokens.
 FAST = ["--max-length", "256", "--per-device-train-batch-size", "8"]
+FAST_SETTINGS = dict(max_length=256, per_device_train_batch_size=8)  # the same, as TrainingSettings fields
 
 
 def env_with_cache(cache: Path) -> dict[str, str]:
@@ -43,3 +46,33 @@ def mean(values: list[float]) -> float:
 
 def statuses(run: Path) -> list[str]:
     return [e["status"] for e in events(run) if "status" in e]
+
+
+def sft_config(max_steps: int, **training: Any):
+    """A tiny SFT run of the starter on the bundled sample, logging every step (RunConfig, for a RunManager)."""
+    from rlhf.runs.config import DataSettings, RunConfig, TrainingSettings
+
+    return RunConfig(task="sft", model="starter", data=DataSettings(dataset="sample"),
+                     training=TrainingSettings(max_steps=max_steps, logging_steps=1,
+                                               **{**FAST_SETTINGS, **training}))
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 120.0, poll: float = 0.2, what: str = "condition"):
+    """Poll until ``predicate()`` is truthy and return its value; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"{what} not reached in {timeout} s")
+
+
+def run_processes(run: Path) -> dict[str, int]:
+    """The pids of a run's supervisor and trainer from its ``process.json``, once both are recorded (else {})."""
+    try:
+        info = json.loads((Path(run) / "process.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    pids = {role: (info.get(role) or {}).get("pid") for role in ("supervisor", "trainer")}
+    return pids if all(pids.values()) else {}

@@ -25,11 +25,19 @@ def _clean(value: Any) -> Any:
 
 
 def append_event(path: str | Path, event: dict[str, Any]) -> None:
+    """Append one event as one line. Should the file end in a torn line (its writer killed mid-write, or a
+    write cut short by a full disk), the event starts on a new line, so it is not glued to the fragment and
+    skipped along with it. A short write is continued; OSError (ENOSPC) when nothing more can be written."""
     event = {"time": round(time.time(), 3), **{k: _clean(v) for k, v in event.items()}}
-    line = json.dumps(event, ensure_ascii=False, default=str) + "\n"
-    fd = os.open(str(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    data = (json.dumps(event, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    fd = os.open(str(path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)  # read: the last byte
     try:
-        os.write(fd, line.encode("utf-8"))
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,22 @@ class RunFolder:
         return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
 
     def last_checkpoint(self) -> Path | None:
-        complete = [p for p in self.checkpoints() if (p / "trainer_state.json").exists()]
-        return complete[-1] if complete else None
+        """The newest complete checkpoint (see :func:`checkpoint_complete`), the one a resume continues from."""
+        return next((p for p in reversed(self.checkpoints()) if checkpoint_complete(p)), None)
+
+    def incomplete_checkpoints(self) -> list[Path]:
+        """Checkpoint folders a crash or a full disk left half written: never resumed from, only in the way."""
+        return [p for p in self.checkpoints() if not checkpoint_complete(p)]
+
+    def remove_incomplete_checkpoints(self) -> list[str]:
+        """Delete the incomplete checkpoints and return their names. Only for a run whose trainer has stopped
+        writing (the trainer itself after its failure, or its supervisor after it died): a checkpoint being
+        saved right now looks incomplete too."""
+        removed = []
+        for path in self.incomplete_checkpoints():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+        return removed
 
     def read_events(self) -> list[dict[str, Any]]:
         return read_events(self.events)
@@ -66,3 +81,15 @@ class RunFolder:
             return json.loads(self.metrics.read_text())
         except (OSError, ValueError):
             return {}
+
+
+def checkpoint_complete(path: Path) -> bool:
+    """Whether a checkpoint folder was written to the end. The Trainer (like our PPO) writes ``trainer_state.json``
+    last, after the weights, optimizer and RNG states, so it marks a complete checkpoint; but it must be whole:
+    a full disk can leave it created and cut short, and resuming from that would fail. It is small (the log
+    history), so it is simply parsed."""
+    try:
+        json.loads((path / "trainer_state.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True

@@ -192,8 +192,11 @@ class RunManager:
                 info = self._derive(run, self._read_queue())
                 if info["status"] == "interrupted" and info["_recorded"] != "interrupted":
                     hint = f"; resume continues from {info['checkpoint']}" if info["checkpoint"] else ""
-                    append_event(run.events, {"status": "interrupted", "error": "the training process is gone "
-                                              "without reporting a result (machine restart or crash?)" + hint})
+                    try:
+                        append_event(run.events, {"status": "interrupted", "error": "the training process is gone "
+                                                  "without reporting a result (machine restart or crash?)" + hint})
+                    except OSError:  # a full disk: report it all the same (derived again next time), never fail
+                        return _public(info)
                     info = self._derive(run, self._read_queue())
         return _public(info)
 

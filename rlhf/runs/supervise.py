@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from rlhf.runs import procinfo
+from rlhf.runs.diskspace import low_on_space
 from rlhf.runs.events import TERMINAL, append_event
 from rlhf.runs.folder import RunFolder
 from rlhf.runs.manager import RunManager, child_env, default_command, expand_command, read_json, write_json
@@ -46,8 +47,14 @@ class Supervisor:
                 append_event(self.run.events, {"status": "failed", "error": f"supervisor error: {error!r}"})
             raise
         finally:
-            self.manager.release(self.run.id)
-            self.manager.schedule()
+            # Free the slot and start the next run. On a full disk these writes can fail: the slot then frees
+            # itself when this process exits (slots are judged by liveness) and the app's next listing, which
+            # schedules while runs wait, starts the queue; failing here would only hide the verdict above.
+            for action in (lambda: self.manager.release(self.run.id), self.manager.schedule):
+                try:
+                    action()
+                except OSError as error:
+                    print(f"supervisor: {error}", file=sys.stderr)
         return 0
 
     def _start(self) -> bool:
@@ -111,6 +118,10 @@ class Supervisor:
         output = _last_line(self.run.stdout)
         if output:
             error += f"; last output: {output}"
+        if low_on_space(self.run.path):  # the trainer could not even write its verdict: make room for ours
+            removed = self.run.remove_incomplete_checkpoints()
+            error = "disk full (No space left on device)" + (f", removed the incomplete {' and '.join(removed)}"
+                                                              if removed else "") + f": {error}"
         if checkpoint:
             error += f"; resume continues from {checkpoint.name}"
         append_event(self.run.events, {"status": "failed", **event, "error": error})
