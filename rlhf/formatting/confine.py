@@ -119,7 +119,6 @@ class Confinement:
     seccomp: bytes | None = None
     drop_capabilities: bool = False
     applied: list[str] = field(default_factory=list)
-    _keep: list = field(default_factory=list, repr=False)
 
     def apply(self) -> None:
         libc = _libc()

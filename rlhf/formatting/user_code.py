@@ -101,6 +101,9 @@ class UserCode:
             raise FormattingError(f"{self.filename}{where}: running the file raised "
                                   f"{type(error).__name__}: {error}") from None
         func = getattr(module, self.function, None)
+        if func is not None and not callable(func):
+            raise FormattingError(f"{self.filename}: '{self.function}' is {type(func).__name__} {func!r:.60}, not a "
+                                  "function; define it with `def`.")
         if not callable(func):
             defined = [n for n, v in vars(module).items() if isinstance(v, types.FunctionType)]
             raise FormattingError(

@@ -225,7 +225,7 @@ FUNCTIONS = [
          content="def formatting_func(sample)\n    return 'x'\n"),
     Case("no-such-function", "function", r"no function|not defined|defines: one, two",
          content="def one(sample):\n    return 'x'\n\ndef two(sample):\n    return 'y'\n"),
-    Case("not-callable", "function", r"has no function named 'formatting_func'",
+    Case("not-callable", "function", r"'formatting_func' is int 5, not a function",
          content="formatting_func = 5\n"),
     Case("wrong-signature", "function", r"raised TypeError",
          content="def formatting_func():\n    return 'x'\n"),
