@@ -5,10 +5,14 @@ answers the calls ``huggingface_hub`` makes for a dataset of data files: the rep
 (``/api/datasets/{repo}[/revision/{rev}]``), the tree listing (``/api/datasets/{repo}/tree/{rev}/{path}``) and
 file downloads (``/datasets/{repo}/resolve/{rev}/{path}``, HEAD and GET). Anything else is a 404. Each request
 is recorded (method, path, Authorization header) so tests can see what reached the "Hub".
+
+``PushHub`` is the other half: the calls ``create_repo`` + ``upload_folder`` make (see ``test_hub_push.py``),
+keeping each repo's uploaded files.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
 import json
@@ -135,3 +139,96 @@ class FakeHub(LocalServer):
                 entries[name] = {"type": "file", "path": name, "size": len(data),
                                  "oid": hashlib.sha1(data).hexdigest()}
         return sorted(entries.values(), key=lambda e: e["path"])
+
+
+class PushHub(LocalServer):
+    """Enough of the Hub's HTTP API for create_repo + upload_folder; records every request (with its body)
+    and keeps each repo's uploaded files."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.client_fetches: list[dict] = []  # huggingface_hub's own, not push_run's: kept apart
+        self.repos: dict[str, dict] = {}  # repo_id -> {"create": payload, "files": {path: bytes}}
+        super().__init__()
+
+    def routes(self) -> list[str]:
+        return [f"{r['method']} {r['route']}" for r in self.requests]
+
+    def files(self, repo_id: str) -> dict[str, bytes]:
+        return self.repos.get(repo_id, {}).get("files", {})
+
+    def _handler(self):
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    data = b""
+                    while True:
+                        size = int(self.rfile.readline().strip(), 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return data
+                        data += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def reply(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):  # noqa: N802
+                request = {"method": "GET", "route": self.path.split("?")[0], "auth": self.headers.get("Authorization")}
+                if request["route"] == "/api/agent-harnesses":  # the client's own once-a-day registry fetch
+                    hub.client_fetches.append(request)
+                else:
+                    hub.requests.append(request)
+                self.reply(404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+
+            def do_POST(self):  # noqa: N802
+                path = self.path.split("?")[0]
+                parts = path.strip("/").split("/")
+                raw = self.body()
+                record = {"method": "POST", "route": path, "auth": self.headers.get("Authorization"), "raw": raw}
+                hub.requests.append(record)
+                if path == "/api/repos/create":
+                    payload = json.loads(raw)
+                    record["json"] = payload
+                    repo_id = f"{payload['organization']}/{payload['name']}"
+                    if payload["organization"] == "forbidden":  # echoes the token, as a careless server might
+                        return self.reply(403, {"error": f"token {self.headers.get('Authorization')} cannot "
+                                                         f"create repos in 'forbidden'"})
+                    if repo_id in hub.repos:
+                        return self.reply(409, {"error": "You already created this model repo"})
+                    hub.repos[repo_id] = {"create": payload, "files": {}}
+                    return self.reply(200, {"url": f"{hub.endpoint}/{repo_id}"})
+                if path == "/api/validate-yaml":
+                    record["json"] = json.loads(raw)
+                    return self.reply(200, {"errors": [], "warnings": []})
+                if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] == "preupload":
+                    files = json.loads(raw)["files"]
+                    record["json"] = files
+                    return self.reply(200, {"files": [{"path": f["path"], "uploadMode": "regular",
+                                                       "shouldIgnore": False, "oid": None} for f in files]})
+                if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] == "commit":
+                    repo_id = f"{parts[2]}/{parts[3]}"
+                    lines = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+                    record["json"] = lines
+                    for line in lines:
+                        if line["key"] == "file":
+                            value = line["value"]
+                            hub.repos[repo_id]["files"][value["path"]] = base64.b64decode(value["content"])
+                    return self.reply(200, {"commitUrl": f"{hub.endpoint}/{repo_id}/commit/{'a' * 40}",
+                                            "commitOid": "a" * 40, "pullRequestUrl": None})
+                return self.reply(404, {"error": "not found"})
+
+        return Handler

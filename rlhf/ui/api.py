@@ -59,6 +59,32 @@ class Caller:
     may_run_code: bool = True
 
 
+_LIBRARIES_LOCK = threading.Lock()
+_libraries_ready = False
+
+
+def model_libraries() -> None:
+    """Import ``transformers`` and ``datasets`` to the end, once, before a request uses either.
+
+    While transformers is first imported (seconds; its ``processing_utils`` even runs its ``__init__`` a second
+    time), other threads can be handed a half-built module: ``from transformers import AutoTokenizer`` fails
+    with ImportError, and datasets' fingerprinting, which looks up ``transformers.PreTrainedTokenizerBase``
+    whenever transformers is in ``sys.modules``, with AttributeError. So the first requests that need them (a
+    preview, a chat, a score, a Hub dataset) import them here, one thread at a time, and the others wait.
+    """
+    global _libraries_ready
+    if _libraries_ready:
+        return
+    with _LIBRARIES_LOCK:
+        if not _libraries_ready:
+            import datasets  # noqa: F401
+            import transformers
+            import transformers.processing_utils  # noqa: F401 (what the first tokenizer load imports)
+
+            transformers.PreTrainedTokenizerBase  # noqa: B018 (the lazy attribute datasets looks up)
+            _libraries_ready = True
+
+
 def error_message(error: BaseException) -> str:
     """One readable line for any failure: our own errors as they are, anything else short (and logged)."""
     if isinstance(error, RlhfError):
@@ -162,6 +188,15 @@ class Api:
         raise DataError(f"Dataset '{spec}' not found: it is not a local file or folder, nor a Hub id like "
                         "'owner/name'. Use a .jsonl/.json/.csv/.parquet path, a Hub id, an upload, or 'sample'.")
 
+    def _data_ref(self, spec: str) -> str:
+        """:meth:`dataset_path`, with the model libraries imported first where ``datasets`` will read it."""
+        from rlhf.data.sources import HUB_ID
+
+        path = self.dataset_path(spec)
+        if HUB_ID.match(path):
+            model_libraries()
+        return path
+
     def visible_runs(self, caller: Caller) -> list[dict[str, Any]]:
         """The caller's runs, newest first. Every open page polls this, so the listing is shared for a second."""
         from rlhf.ui.state import can_see
@@ -250,7 +285,7 @@ class Api:
         from rlhf.tasks.rows import task_rows
 
         spec = (dataset or "sample").strip()
-        source = resolve_source(self.dataset_path(spec), split=split or "train", config=config or None)
+        source = resolve_source(self._data_ref(spec), split=split or "train", config=config or None)
         layout = source.layout()
         records = _count_records(source)
         first = _first_records(source, layout, max(0, min(int(examples), 20)))
@@ -306,7 +341,7 @@ class Api:
             raise ConfigError(f"task: choose one of {', '.join(TASKS)} (or 'reward').")
         from rlhf.data.sources import resolve_source
 
-        source = resolve_source(self.dataset_path(dataset), split=split or "train", config=config or None)
+        source = resolve_source(self._data_ref(dataset), split=split or "train", config=config or None)
         result = probe_records(source, task, self.user_code(code, task, caller), limit=limit,
                                limits=self.code_limits(probe=True))
         return {"task": task, "layout": result["layout"], "function": result["function"],
@@ -336,6 +371,7 @@ class Api:
         if task not in TASKS:
             raise ConfigError(f"task: choose one of {', '.join(TASKS)}.")
         user = self.user_code(code, task, caller)
+        model_libraries()
         prepared, summary = prepare_dataset(
             self.dataset_path(dataset), task, formatting_func=user, split=split or "train",
             dataset_config=config or None, train_size=float(train_size), seed=int(seed),
@@ -440,6 +476,8 @@ class Api:
         run.replace(output_dir=str(self.runs_dir)).validate()  # the settings first: they cost nothing to check
         from rlhf.tasks.models import check_models
 
+        if task == "rl" and run.rl.reward_models:
+            model_libraries()  # their configs are read with transformers
         check_models(run.model, run.rl.reward_models if task == "rl" else [])
         run_id = self.manager.submit(run)
         write_owner(self.runs_dir / run_id, caller.owner)
@@ -526,6 +564,7 @@ class Api:
         path = self.model_path(model, caller)
         self._starter_ready(path)
         prompt = self.prompt_for(message, context, history, prompt_format)
+        model_libraries()
         _quiet_loading()
         for text in stream_generate(path, prompt, max_new_tokens=int(max_new_tokens),
                                     temperature=float(temperature), top_p=float(top_p), top_k=int(top_k),
@@ -558,6 +597,7 @@ class Api:
 
         path = resolve_model_path(ref, "reward model")
         key = (path, _files_mtime(path))
+        model_libraries()
         _quiet_loading()
         with self._load_lock:
             with self._lock:
@@ -592,6 +632,8 @@ class Api:
             raise ConfigError(self.settings.access_note() or "Pushing is not allowed here.")
         check_reachable(hub_endpoint())
         path = self._run_dir(run_id, caller)
+        if merge_adapter:
+            model_libraries()  # the merge loads the model
         return push_run(path, repo_id, token=(token or "").strip() or None, private=bool(private),
                         merge_adapter=bool(merge_adapter), progress=progress)
 
