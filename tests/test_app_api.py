@@ -148,6 +148,16 @@ def test_two_clients_have_separate_run_lists(app, client, runs):
     assert client.predict(api_name="/run_status")["runs"]  # the owner still sees them
 
 
+def test_the_page_keeps_no_run_history_in_the_browser(app):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(app["url"] + "config", timeout=10) as response:
+        config = json.loads(response.read())
+
+    assert config["run_history"] is False  # Gradio would otherwise store every input, the token box included
+
+
 def test_push_offline_says_the_hub_is_unreachable(client, runs):
     result = client.predict(runs["sft"], "someone/tiny-sft", api_name="/push")
 

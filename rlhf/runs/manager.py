@@ -62,6 +62,9 @@ def default_command() -> list[str]:
 
 
 def _cuda_device_count() -> int:
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "" or not any(
+            os.path.exists(device) for device in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg")):
+        return 0  # no NVIDIA, ROCm or WSL GPU device: skip the seconds of importing torch to count none
     try:
         import torch  # lazily: only the supervisor of a run that uses the default command pays for it
 

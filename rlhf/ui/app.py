@@ -158,6 +158,7 @@ def launch(settings: AppSettings) -> None:
                     auth_message="rlhf: sign in to edit code and train." if settings.auth else None,
                     prevent_thread_lock=True, show_error=False, css=CSS, footer_links=["api"],
                     max_file_size=f"{settings.max_upload_mb}mb",
+                    run_history=False,  # it would keep every input, the Hub token box included, in the browser
                     theme=gr.themes.Soft())
         api.hub.refresh()
         if settings.build_starter:
