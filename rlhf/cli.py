@@ -62,15 +62,11 @@ def _train(args: argparse.Namespace) -> int:
     from rlhf.runs.cli_args import config_from_args
     from rlhf.train import run
 
-    from rlhf.tasks.models import check_models
-
     config = config_from_args(args)
     if not config.output_dir:
         from rlhf.errors import ConfigError
 
         raise ConfigError("output_dir: give --output-dir DIR (the run folder).")
-    config.validate()  # the cheap checks before any import of torch, so a typo fails at once
-    check_models(config.model, config.rl.reward_models if config.task == "rl" else [])
     return run(config)
 
 

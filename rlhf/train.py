@@ -61,9 +61,8 @@ def build_context(config: RunConfig, folder: RunFolder, stop_flag) -> Any:
     from rlhf.starter import is_starter
     from rlhf.tasks.base import Hardware, TaskContext
     from rlhf.tasks.callbacks import EventsCallback, StopCallback
-    from rlhf.tasks.models import check_models, load_tokenizer, resolve_model_path
+    from rlhf.tasks.models import load_tokenizer, resolve_model_path
 
-    check_models(config.model, config.rl.reward_models if config.task == "rl" else [])
     model_path = resolve_model_path(config.model, "model")
     module = task_module(config.task)
     train_rows, eval_rows, summary = prepare_rows(config, module.ROWS)
@@ -88,19 +87,22 @@ def _loss_summary(folder: RunFolder) -> dict[str, Any]:
 
 def run(config: RunConfig) -> int:
     """Train one run to completion, stop, or failure; returns the process exit status."""
-    config.validate()  # before the seconds of torch/transformers imports: a bad setting fails at once
-    from rlhf.tasks.callbacks import StopFlag
+    from rlhf.tasks.models import check_models
 
-    _quiet_progress_bars()
+    config.validate()  # before the seconds of torch/transformers imports: a bad setting fails at once
     folder = RunFolder.of(config.output_dir)
     folder.path.mkdir(parents=True, exist_ok=True)
     config.save(folder.config)
-    stop_flag = StopFlag().install()
     append_event(folder.events, {"status": "started", "pid": os.getpid(), "task": config.task,
                                  "model": config.model, "resumed": bool(config.resume_from_checkpoint)})
     step = 0
     trainer = None
     try:
+        check_models(config.model, config.rl.reward_models if config.task == "rl" else [])  # a typo: no imports
+        from rlhf.tasks.callbacks import StopFlag
+
+        _quiet_progress_bars()
+        stop_flag = StopFlag().install()
         ctx = build_context(config, folder, stop_flag)
         trainer = task_module(config.task).build(ctx)
         resume = folder.last_checkpoint() if config.resume_from_checkpoint else None
