@@ -75,9 +75,7 @@ def cli_results(starter_cache, tmp_path_factory):
 
     def run(case: Case):
         folder = root / case.id
-        started = time.monotonic()
         result = run_cli(*cli_args(case, folder), env=env, timeout=300)
-        print(f"{case.id}: {time.monotonic() - started:.1f} s")
         return case.id, (result.returncode, result.stdout[-4000:] + result.stderr)
 
     with ThreadPoolExecutor(CLI_WORKERS) as pool:

@@ -31,7 +31,6 @@ class Case:
     filename: str = ""  # file cases: the name (its extension picks the reader)
     settings: dict[str, Any] = field(default_factory=dict)  # config cases: RunConfig fields by TRL name
     model: str = "starter"
-    cli_flags: list[str] | None = None  # config cases: the CLI spelling, where it differs from the settings
     succeeds: bool = False  # handled without an error (e.g. megabytes of prints): bounded output instead
 
     @property
