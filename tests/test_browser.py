@@ -35,6 +35,7 @@ expect.set_options(timeout=15_000)  # a loaded 2-core machine: sandbox and model
 TABS = ["Data", "Format", "Preview", "Train", "Chat & Score", "Hub"]
 RUN_TIMEOUT_S = 150
 RAISING = "def formatting_func(sample):\n    raise ValueError('no good')\n"
+FORK_BOMB = "import os\n\ndef formatting_func(sample):\n    while True:\n        os.fork()\n"
 STARTED = re.compile(r"Run (\S+) (starting|queued)")
 
 
@@ -134,6 +135,20 @@ def test_first_paint_shows_six_tabs_and_the_loaded_sample(page):
     expect(summary).to_contain_text(re.compile(r"layout:\s*argilla-v1\s*·\s*records:\s*400"))
     expect(panel.get_by_text('"Is a toad a frog?"').first).to_be_visible()  # the first record, as JSON
     screenshot(page, "data")
+
+
+def test_a_fork_bomb_in_the_editor_is_refused_per_record_and_the_page_keeps_working(page):
+    panel = open_tab(page, "Format")
+    editor, results = panel.locator("#format-editor"), panel.locator("#format-results")
+
+    replace_code(page, editor, FORK_BOMB)
+    panel.get_by_role("button", name="Run on 5 records").click()
+
+    expect(panel.get_by_text("5 raised an error")).to_be_visible()
+    text = results.inner_text()
+    assert text.count("raised PermissionError") == 5 and "line 5: os.fork()" in text
+    assert "Traceback" not in panel.inner_text()
+    expect(open_tab(page, "Data")).to_contain_text("argilla-v1")
 
 
 def test_format_runs_the_template_then_reports_a_raising_function_readably(page):
