@@ -4,8 +4,9 @@ Rlimits bound memory; a scrubbed environment keeps ``HF_TOKEN`` out. What those 
 
 - **Landlock** (Linux 5.13+, any user, root included): the child may write only inside its own temporary folder
   (and the staging folder of its output); it may not connect or bind TCP sockets (ABI 4+), nor signal processes
-  outside its sandbox (ABI 6+), and, like any Landlock domain, it cannot ptrace or read ``/proc/<pid>/environ``
-  or ``mem`` of the app or trainer that started it, even as root.
+  outside its sandbox (ABI 6+).
+- **capabilities** (root only): all dropped, so the child cannot read the ``/proc/<pid>/environ`` or memory of
+  the app or trainer that started it (they are non-dumpable, see :mod:`rlhf.security`), nor signal them.
 - **seccomp**: no new processes (``fork``, ``vfork``, ``clone`` without ``CLONE_THREAD``), so a fork bomb fails
   with ``PermissionError`` at its first fork; threads still work (pyarrow uses them).
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from rlhf.errors import ConfigError, DataError, FormattingError
 from rlhf.formatting.sandbox import Limits, run_isolated
+from rlhf.formatting.templates import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT, fill_template
 from rlhf.formatting.user_code import UserCode
 
 DEFAULT_RECORDS = 5
@@ -40,11 +41,8 @@ def probe_records(source, task: str, code: UserCode | None, limit: int = DEFAULT
 
 
 # The seed's example, with completions a reward function should rank differently.
-EXAMPLE_PROMPT = ("### Instruction: Is a toad a frog?\n\n### Context: Both frogs and toads are amphibians in the "
-                  'order Anura, which means "without a tail." Toads are a sub-classification of frogs, meaning that '
-                  "all toads are frogs, but not all frogs are toads.\n\n### Response:")
-EXAMPLE_COMPLETIONS = (" Yes", " Yes. All toads are frogs, but not all frogs are toads.",
-                       ' Both frogs and toads are amphibians in the order Anura, which means "without a tail."',
+EXAMPLE_PROMPT = fill_template(TOAD_PROMPT, TOAD_CONTEXT, "").strip()
+EXAMPLE_COMPLETIONS = (" " + TOAD_GOOD, " Yes. All toads are frogs, but not all frogs are toads.", " " + TOAD_BAD,
                        " No.", " Yes ### Instruction: Is a frog a toad?")
 
 

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator
 
 from rlhf import TASKS
 from rlhf.errors import ConfigError, DataError, RlhfError
+from rlhf.formatting.templates import fill_template
 
 log = logging.getLogger("rlhf.ui")
 
@@ -39,16 +40,9 @@ CODE_TASKS = ("pretrain", "sft", "rm", "rl", "dpo", "reward")  # editor tabs: th
 CAUSAL_TASKS = ("pretrain", "sft", "rl", "dpo")
 UPLOADS = ".uploads"
 UPLOAD_PREFIX = "upload:"
-TEMPLATE = "### Instruction: {instruction}\n\n### Context: {context}\n\n### Response: {response}"
 PROMPT_FORMATS = ("template", "chat", "raw")
 RUNS_TTL_S = 1.0
 
-# The seed's example, one click away in the Chat & Score tab.
-TOAD_PROMPT = "Is a toad a frog?"
-TOAD_CONTEXT = ('Both frogs and toads are amphibians in the order Anura, which means "without a tail." Toads are a '
-                "sub-classification of frogs, meaning that all toads are frogs, but not all frogs are toads.")
-TOAD_GOOD = "Yes"
-TOAD_BAD = 'Both frogs and toads are amphibians in the order Anura, which means "without a tail."'
 
 
 @dataclass(frozen=True)
@@ -92,10 +86,6 @@ def error_message(error: BaseException) -> str:
     log.error("unexpected error", exc_info=error)
     return (f"Something went wrong ({type(error).__name__}). The app is still running; the details are in the "
             "server log.")
-
-
-def fill_template(instruction: str, context: str = "", response: str = "") -> str:
-    return TEMPLATE.format(instruction=instruction, context=context or "", response=response)
 
 
 def function_name(code: str, default: str) -> str:

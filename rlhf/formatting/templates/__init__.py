@@ -11,6 +11,19 @@ from rlhf.formatting.user_code import DEFAULT_FUNCTION, UserCode
 TEMPLATE_DIR = Path(__file__).resolve().parent
 DOLLY_COLUMNS = {"original-instruction", "original-response", "new-instruction", "new-context", "new-response"}
 
+# The seed page's prompt template, and its example: the Chat & Score tab's one-click example and the
+# completions a reward function is tried on.
+TEMPLATE = "### Instruction: {instruction}\n\n### Context: {context}\n\n### Response: {response}"
+TOAD_PROMPT = "Is a toad a frog?"
+TOAD_CONTEXT = ('Both frogs and toads are amphibians in the order Anura, which means "without a tail." Toads are a '
+                "sub-classification of frogs, meaning that all toads are frogs, but not all frogs are toads.")
+TOAD_GOOD = "Yes"
+TOAD_BAD = 'Both frogs and toads are amphibians in the order Anura, which means "without a tail."'
+
+
+def fill_template(instruction: str, context: str = "", response: str = "") -> str:
+    return TEMPLATE.format(instruction=instruction, context=context or "", response=response)
+
 
 def template_path(task: str) -> Path:
     return TEMPLATE_DIR / f"{task}.py"

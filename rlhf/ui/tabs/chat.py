@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from rlhf.ui.api import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT
+from rlhf.formatting.templates import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT
 from rlhf.ui.tabs import PRIVATE, Ctx, done, problem
 
 FORMATS = [("Instruction template (as trained)", "template"), ("Chat template", "chat"), ("Raw text", "raw")]
