@@ -58,8 +58,12 @@ def scrubbed_env(home: str) -> dict[str, str]:
 
 
 def _limit_resources(memory_limit_mb: int, confinement: Confinement) -> Callable[[], None]:
+    limit = memory_limit_mb * 1024 * 1024
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:  # already limited (e.g. a trainer under prlimit): a child cannot raise it
+        limit = min(limit, hard)
+
     def apply() -> None:
-        limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         confinement.apply()
