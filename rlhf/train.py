@@ -125,7 +125,7 @@ def run(config: RunConfig) -> int:
         append_event(folder.events, {"status": "finished", "step": step})
         return 0
     except RlhfError as error:
-        append_event(folder.events, {"status": "failed", "error": str(error), "step": _global_step(trainer)})
+        _record_failure(folder, {"status": "failed", "error": str(error), "step": _global_step(trainer)})
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except BaseException as error:  # a crash inside training: keep the reason, never lose the folder
