@@ -60,13 +60,6 @@ class Layout:
                     f"questions: {name_list(self.questions)})")
         return f"{self.name} (columns: {name_list(self.columns)})"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "columns": self.columns, "fields": self.fields, "questions": self.questions}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Layout":
-        return cls(**data)
-
 
 def detect_layout(columns: Iterable[str]) -> Layout:
     cols = list(columns)
