@@ -8,7 +8,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-TASKS = ("pretrain", "sft", "rm", "rl", "dpo")
+
+
+def __getattr__(name: str):
+    if name == "TASKS":  # the task names, from the registry (rlhf.tasks.registry), in the app's order
+        from rlhf.tasks.registry import task_names
+
+        return task_names()
+    raise AttributeError(f"module 'rlhf' has no attribute {name!r}")
 
 
 def prepare(*args, **kwargs):

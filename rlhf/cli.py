@@ -210,8 +210,10 @@ def _try_code(args: argparse.Namespace) -> int:
     else:
         from rlhf.data.sources import resolve_source
 
+        from rlhf.tasks.registry import spec
+
         result = probe_records(resolve_source(args.dataset, split=args.split, config=args.dataset_config),
-                               args.task, code, limit=args.records, limits=limits)
+                               spec(args.task).rows, code, limit=args.records, limits=limits)
     failed = [record for record in result["records"] if record.get("error")]
     for record in result["records"]:
         print(json.dumps({k: record.get(k) for k in ("index", "external_id", "rows", "dropped", "error")},

@@ -7,10 +7,9 @@ run trains. So it is written from the same decisions the engine makes, not from 
   :func:`rlhf.formatting.plan.choose_rows` (the user's function, a task template for dolly-style Argilla data,
   or plain columns), and the function's source is
   inlined with a small loop that applies Argilla's rules (``None`` drops, a list/generator flattens);
-* training arguments: the task's TRL config is resolved by :meth:`rlhf.tasks.base.TaskContext.trl_args` itself,
-  through a capturing subclass of the config class, once per hardware profile; an argument whose default
-  depends on the hardware (batch size, bf16, ``use_cpu``) becomes a conditional expression evaluated where the
-  script runs;
+* training arguments: the run's plan (:func:`rlhf.tasks.plan.resolve`, what ``rlhf train`` builds its trainer
+  from) is resolved once per hardware profile; an argument whose value depends on the hardware (batch size,
+  bf16, ``use_cpu``) becomes a conditional expression evaluated where the script runs;
 * PPO, which TRL no longer ships, inlines ``rlhf/tasks/ppo.py`` verbatim when it only needs torch,
   transformers and peft; otherwise the script says so and exits pointing to ``python -m rlhf train``.
 
@@ -34,8 +33,6 @@ from rlhf.runs.config import RunConfig
 
 DEFAULT_OUTPUT_DIR = "trl-output"
 BUILDERS = {"jsonl": "json", "json": "json", "csv": "csv", "parquet": "parquet", "arrow": "arrow"}
-TASK_TITLES = {"pretrain": "pre-training", "sft": "supervised fine-tuning", "rm": "reward modelling",
-               "dpo": "direct preference optimisation", "rl": "reinforcement learning"}
 # Modules an inlined PPO module may import besides the standard library: what the script needs anyway.
 PPO_ALLOWED_IMPORTS = {"torch", "transformers", "peft", "safetensors", "__future__"}
 
@@ -108,6 +105,7 @@ FORMATTING = '''
 
 format_record = {function}
 ROW_COLUMNS = {columns!r}  # what one returned row holds, for this task
+ROW_TYPES = ({types})
 
 
 def to_rows(records, func, columns):
@@ -119,12 +117,12 @@ def to_rows(records, func, columns):
         for value in result if isinstance(result, (list, types.GeneratorType, map, filter)) else [result]:
             if value is None:
                 continue
-            if len(columns) == 1 and isinstance(value, str):
+            if len(columns) == 1 and isinstance(value, ROW_TYPES[0]):
                 value = (value,)
             elif not (len(columns) > 1 and isinstance(value, tuple) and len(value) == len(columns)
-                      and all(isinstance(v, str) for v in value)):
+                      and all(isinstance(v, t) for v, t in zip(value, ROW_TYPES))):
                 raise SystemExit(f"record {{index}}: the formatting function returned {{value!r:.80}}; expected "
-                                 f"{{'a str' if len(columns) == 1 else f'a tuple of {{len(columns)}} str'}}.")
+                                 f"{expected!r}.")
             rows.append(dict(zip(columns, value)))
     if not rows:
         raise SystemExit("the formatting function dropped every record: no rows to train on.")
@@ -258,11 +256,11 @@ def reward_fn(prompts, completions):
 
 for reward_model, _ in reward_models:
     reward_model.to("cuda" if CUDA else "cpu")
-settings = PPOSettings(
+args = PPOSettings(
 {arguments}
 )
 trainer = PPOTrainer(model_path=MODEL, tokenizer=tokenizer, prompts=list(train_dataset["prompt"]),
-                     reward_fn=reward_fn, settings=settings, output_dir=OUTPUT_DIR, peft_config=peft_config,
+                     reward_fn=reward_fn, settings=args, output_dir=OUTPUT_DIR, peft_config=peft_config,
                      on_log=print)
 '''
 
@@ -277,11 +275,12 @@ raise SystemExit("This run uses PPO, which TRL no longer ships and which this sc
 '''
 
 TRAIN = '''
-# -- train and save ----------------------------------------------------------------------------------------------
-trainer.train()
-trainer.save_model(FINAL_DIR)
-tokenizer.save_pretrained(FINAL_DIR)
-print(f"saved the model to {FINAL_DIR}")
+# -- train and save (run as a script; imported, it stops here with `trainer` built) ------------------------------
+if __name__ == "__main__":
+    trainer.train()
+    trainer.save_model(FINAL_DIR)
+    tokenizer.save_pretrained(FINAL_DIR)
+    print(f"saved the model to {FINAL_DIR}")
 '''
 
 
@@ -306,13 +305,15 @@ def export_script(config: RunConfig, origin: str = "a run config") -> str:
 
 class _ScriptWriter:
     def __init__(self, config: RunConfig, origin: str):
-        from rlhf.starter import is_starter
+        from rlhf.tasks.registry import spec
 
         self.config, self.origin = config, origin
-        self.task = config.task
-        self.algorithm = config.rl.algorithm if config.task == "rl" else None
-        self.is_starter = is_starter(config.model)
+        self.spec = spec(config.task)
         self.model_path = _model_path(config.model)
+        self.limit = _model_max_length(self.model_path)
+        self.plan = self._plan()  # on this machine's CPU profile; _by_hardware resolves the others
+        self.trainer = self.plan.trainer
+        self.is_ppo = self.trainer.config == "PPOSettings"
         self.notes: list[str] = []
         self.imports: dict[str, set[str]] = {"transformers": {"AutoTokenizer"}}
         self.stops_early = False  # PPO that cannot be inlined: the script explains and exits
@@ -327,21 +328,21 @@ class _ScriptWriter:
 
     def _header(self) -> str:
         c = self.config
-        what = TASK_TITLES[self.task] + (f" ({self.algorithm.upper()})" if self.algorithm else "")
+        what = self.spec.title + (f" ({self.spec.variant(c).upper()})" if self.spec.variant(c) else "")
         title = f"{what[0].upper() + what[1:]} of {c.model} on {c.data.dataset}, reproducing rlhf run " \
                 f"'{c.run_name or Path(c.output_dir).name}'."
         notes = "".join("\n" + textwrap.fill(n, 110) + "\n" for n in self.notes)
         return HEADER.format(title=title, origin=self.origin, date=datetime.date.today().isoformat(),
-                             config_cls=self._config_cls_name(), notes=notes,
+                             config_cls=self.trainer.config, notes=notes,
                              imports="\n".join(f"from {module} import {', '.join(sorted(names))}"
-                                                for module, names in sorted(self.imports.items())))
+                                               for module, names in sorted(self.imports.items())))
 
     def _import(self, module: str, name: str) -> None:
         self.imports.setdefault(module, set()).add(name)
 
     def _settings(self) -> str:
         comment = ""
-        if self.is_starter:
+        if self.plan.is_starter:
             comment = ("# The run's model is rlhf's tiny starter model ('starter'): this is the folder\n"
                        "# rlhf.starter.resolve_model built it into on the machine that exported this script.\n"
                        "# Elsewhere, build it with `python -m rlhf.starter --print-path`, or use any causal LM.\n")
@@ -361,9 +362,11 @@ class _ScriptWriter:
 
                 sections.append(ARGILLA_V2.format(source=_inline(inspect.getsource(v2_to_v1)),
                                                   fields=layout.fields, questions=layout.questions))
+            rows = self.spec.rows
             sections.append(FORMATTING.format(label=choice.label, source=_inline(choice.code.source),
                                               function=_identifier(choice.code.function, "function"),
-                                              columns=self._row_columns()))
+                                              columns=rows.columns, types="".join(f"{t}, " for t in rows.types),
+                                              expected=rows.expected))
         else:
             columns = choice.plain_columns
             stored = [source_column(layout, c) for c in columns]
@@ -395,7 +398,7 @@ class _ScriptWriter:
                               "rows as they are.")
             return None, None, RowsChoice(code, None, f"{code.filename}:{code.function}")
         layout = source.layout()
-        return source, layout, choose_rows(layout, self._rows_task(), code)
+        return source, layout, choose_rows(layout, self.spec.rows, code)
 
     def _load_records(self, source) -> str:
         data = self.config.data
@@ -408,54 +411,58 @@ class _ScriptWriter:
 
     def _model(self) -> str:
         from rlhf.tasks.models import adapter_base
+        from rlhf.tasks.spec import ModelKind
 
         adapter = adapter_base(self.model_path) if Path(self.model_path).is_dir() else None
-        dtype = self._by_hardware(lambda ctx: Code(f"torch.{str(ctx.dtype()).split('.')[-1]}"))
+        dtype = self._by_hardware(lambda plan: Code(f"torch.{plan.dtype}"))
         section = TOKENIZER.format(dtype=dtype)
-        if self.algorithm == "ppo":
+        if self.is_ppo:
             return section  # the PPO trainer loads the policy itself
+        classifier = self.spec.model_kind is ModelKind.CLASSIFIER
         comment = (f"# MODEL is a LoRA adapter on {adapter}: merged into its base first, as rlhf does.\n"
                    if adapter else "")
-        if self.task == "rm":
+        extra = "".join(f", {k}={v!r}" for k, v in self._by_hardware(lambda plan: plan.model_kwargs).items())
+        if classifier:
             cls = "AutoPeftModelForSequenceClassification" if adapter else "AutoModelForSequenceClassification"
             loader = f"{cls}.from_pretrained(MODEL, num_labels=1, dtype=DTYPE)"
-        elif self.task == "pretrain" and self.config.from_scratch:
+        elif self.plan.from_scratch:
             self._import("transformers", "AutoConfig")
             cls = "AutoModelForCausalLM"
-            loader = "AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(MODEL), dtype=DTYPE)"
+            loader = f"AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(MODEL), dtype=DTYPE{extra})"
             comment = "# from_scratch: the model's architecture with fresh weights.\n"
             adapter = None
         else:
             cls = "AutoPeftModelForCausalLM" if adapter else "AutoModelForCausalLM"
-            loader = f"{cls}.from_pretrained(MODEL, dtype=DTYPE)"
+            loader = f"{cls}.from_pretrained(MODEL, dtype=DTYPE{extra})"
         self._import("peft" if adapter else "transformers", cls)
         if adapter:
             loader += ".merge_and_unload()"
         section += MODEL.format(comment=comment, loader=loader)
-        if self.task == "rm":
+        if classifier:
             section += REWARD_MODEL_PAD
         return section
 
     def _lora(self) -> str:
-        lora = self.config.lora
-        if not lora.use_peft:
+        lora = self.plan.lora
+        if lora is None:
             return NO_LORA
         self._import("peft", "LoraConfig")
-        return LORA.format(r=lora.lora_r, alpha=lora.lora_alpha, dropout=lora.lora_dropout,
-                           targets=lora.lora_target_modules or "all-linear",
-                           task_type="SEQ_CLS" if self.task == "rm" else "CAUSAL_LM")
+        return LORA.format(r=lora["r"], alpha=lora["lora_alpha"], dropout=lora["lora_dropout"],
+                           targets=lora["target_modules"], task_type=lora["task_type"])
 
     def _trainer(self) -> list[str]:
-        if self.algorithm == "ppo":
+        if self.is_ppo:
             return self._ppo()
-        config_cls = self._config_cls_name()
-        trainer_cls = config_cls.replace("Config", "Trainer")
-        self._import("trl", config_cls)
-        self._import("trl", trainer_cls)
+        config_cls, trainer_cls = self.trainer.config, self.trainer.trainer
+        self._import(self.trainer.module, config_cls)
+        self._import(self.trainer.module, trainer_cls)
+        if self.trainer.experimental:
+            self.notes.append(f"{trainer_cls} is experimental in TRL ({self.trainer.module}): its API may change "
+                              "between TRL releases.")
         arguments = _arguments(self._by_hardware(self._trl_arguments))
         sections = [TRAINING_ARGS.format(config_cls=config_cls, arguments=arguments)]
         indent = " " * (len(trainer_cls) + len("trainer = ") + 1)
-        if self.task != "rl":
+        if not self.spec.variant_field:
             return sections + [TRAINER.format(trainer_cls=trainer_cls, indent=indent)]
         has_function = self._reward_sections(sections)
         sections.append(TRL_RL_TRAINER.format(
@@ -469,7 +476,7 @@ class _ScriptWriter:
 
         self._import("transformers", "AutoModelForSequenceClassification")
         sections.append(REWARD_MODELS.format(paths=[_model_path(ref) for ref in self.config.rl.reward_models]))
-        code = reward_code(self._context())
+        code = reward_code(self.config)
         if code is None:
             return False
         label = f"{code.filename}:{code.function}"
@@ -491,50 +498,26 @@ class _ScriptWriter:
                           "transformers + peft only) is inlined below verbatim.")
         sections = [PPO_MODULE.format(source=_inline(path.read_text(encoding="utf-8")))]
         has_function = self._reward_sections(sections)
-        max_length = self._context().max_length(512)
-        sections.append(PPO_TRAINER.format(reward_max_length=max_length,
+        sections.append(PPO_TRAINER.format(reward_max_length=self.plan.max_length(512),
                                            add_function=PPO_ADD_FUNCTION if has_function else "",
-                                           arguments=_arguments(self._by_hardware(self._ppo_settings))))
+                                           arguments=_arguments(self._by_hardware(lambda plan: dict(plan.args)))))
         return sections
 
-    # -- resolved settings ------------------------------------------------------------------------------------
+    # -- resolved settings: the run's plan, per hardware profile ------------------------------------------------
 
-    def _rows_task(self) -> str:
-        from rlhf.train import task_module
+    def _plan(self, hardware=None):
+        from rlhf.tasks.plan import CPU, resolve
 
-        return task_module(self.task).ROWS
+        return resolve(self.config, hardware or CPU, model_path=self.model_path, max_length_limit=self.limit)
 
-    def _row_columns(self) -> tuple[str, ...]:
-        from rlhf.tasks.rows import task_rows
-
-        return task_rows(self._rows_task()).columns
-
-    def _config_cls_name(self) -> str:
-        if self.algorithm == "ppo":
-            return "PPOSettings"
-        if self.task == "rl":
-            return "GRPOConfig" if self.algorithm == "grpo" else "RLOOConfig"
-        return {"pretrain": "SFTConfig", "sft": "SFTConfig", "rm": "RewardConfig", "dpo": "DPOConfig"}[self.task]
-
-    def _context(self, hardware=None):
-        """A TaskContext like the run's, without data or weights: enough to resolve the arguments."""
-        from rlhf.tasks.base import Hardware, TaskContext
-
-        if not hasattr(self, "_tokenizer"):
-            self._tokenizer = _tokenizer_or_stub(self.model_path)
-        has_eval = self.config.data.train_size < 1  # as in train.py, for every task (eval_strategy depends on it)
-        return TaskContext(config=self.config, model_path=self.model_path, tokenizer=self._tokenizer,
-                           train_dataset=None, eval_dataset=object() if has_eval else None,
-                           hardware=hardware or Hardware("cpu", 0, False), is_starter=self.is_starter)
-
-    def _by_hardware(self, resolve: Callable[[Any], Any]) -> Any:
-        """``resolve(ctx)`` on CPU, on a GPU without and with bf16, merged into one value or expression."""
-        from rlhf.tasks.base import Hardware
+    def _by_hardware(self, pick: Callable[[Any], Any]) -> Any:
+        """``pick(plan)`` on CPU, on a GPU without and with bf16, merged into one value or expression."""
+        from rlhf.tasks.plan import Hardware
 
         profiles = (Hardware("cpu", 0, False), Hardware("cuda", 1, False), Hardware("cuda", 1, True))
-        cpu, gpu, bf16 = (resolve(self._context(hw)) for hw in profiles)
+        cpu, gpu, bf16 = (pick(self._plan(hw)) for hw in profiles)
         if isinstance(cpu, dict):
-            return {k: self._merge(cpu[k], gpu[k], bf16[k]) for k in cpu}
+            return {k: self._merge(cpu.get(k), gpu.get(k), bf16.get(k)) for k in {**cpu, **gpu, **bf16}}
         return self._merge(cpu, gpu, bf16)
 
     @staticmethod
@@ -549,66 +532,13 @@ class _ScriptWriter:
             return Code(f"{bf16!r} if BF16 else {cpu!r}")
         return Code(f"{on_gpu} if CUDA else {cpu!r}" if gpu == bf16 else f"({on_gpu}) if CUDA else {cpu!r}")
 
-    def _trl_arguments(self, ctx) -> dict[str, Any]:
-        """Exactly the keyword arguments the task module passes to its TRL config (mirrors ``build``)."""
-        from rlhf.tasks import dpo, rl, rm, sft
-
-        t = self.config.training
-        if self.task in ("sft", "pretrain"):
-            args = _captured(ctx, "SFTConfig", sft.TRL_DEFAULT_LR, max_length=ctx.max_length(),
-                             packing=bool(t.packing))
-        elif self.task == "rm":
-            args = _captured(ctx, "RewardConfig", rm.TRL_DEFAULT_LR, max_length=ctx.max_length())
-        elif self.task == "dpo":
-            extra = {} if t.beta is None else {"beta": t.beta}
-            args = _captured(ctx, "DPOConfig", dpo.TRL_DEFAULT_LR, max_length=ctx.max_length(), **extra)
-        else:  # rl.build's _build_trl
-            num_generations, max_completion = rl._generation_defaults(ctx)
-            task_args: dict[str, Any] = dict(
-                num_generations=num_generations, max_completion_length=max_completion,
-                temperature=self.config.rl.temperature,
-                per_device_train_batch_size=t.per_device_train_batch_size or num_generations,
-                generation_kwargs=self.config.rl.generation_kwargs or None)
-            if t.beta is not None:
-                task_args["beta"] = t.beta
-            args = _captured(ctx, self._config_cls_name(), rl.TRL_DEFAULT_LR, **task_args)
-        args["output_dir"] = Code("OUTPUT_DIR")
-        return args
-
-    def _ppo_settings(self, ctx) -> dict[str, Any]:
-        """The PPOSettings fields rl._build_ppo fills in."""
-        from rlhf.tasks import rl
-
-        r, t = self.config.rl, self.config.training
-        _, max_completion = rl._generation_defaults(ctx)
-        batch = r.batch_size or t.per_device_train_batch_size or (16 if ctx.hardware.device == "cuda" else 8)
-        steps = t.max_steps if t.max_steps > 0 else Code(
-            f"max(1, int(len(train_dataset) * {t.num_train_epochs!r} // {batch}))")
-        return dict(learning_rate=t.learning_rate or ctx.default_learning_rate(1.41e-5), batch_size=batch,
-                    mini_batch_size=r.mini_batch_size or max(1, batch // 4), num_ppo_epochs=r.num_ppo_epochs,
-                    kl_coef=r.kl_coef, cliprange=r.cliprange, cliprange_value=r.cliprange_value, vf_coef=r.vf_coef,
-                    gamma=r.gamma, lam=r.lam, whiten_rewards=r.whiten_rewards,
-                    min_new_tokens=r.min_new_tokens or max(1, max_completion // 4),
-                    max_new_tokens=r.max_new_tokens or max_completion, generation_kwargs=dict(r.generation_kwargs),
-                    max_steps=steps, seed=t.seed, save_steps=t.save_steps or 0, logging_steps=t.logging_steps or 1)
+    @staticmethod
+    def _trl_arguments(plan) -> dict[str, Any]:
+        """The plan's trainer arguments, with the output folder as the script's constant."""
+        return {**plan.args, "output_dir": Code("OUTPUT_DIR")}
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
-
-def _captured(ctx, config_cls_name: str, default_lr: float, **task_args: Any) -> dict[str, Any]:
-    """The keyword arguments ``ctx.trl_args`` would construct the TRL config with, without constructing it."""
-    import trl
-
-    captured: dict[str, Any] = {}
-    config_cls = getattr(trl, config_cls_name)
-
-    def record(self, **kwargs: Any) -> None:
-        captured.update(kwargs)
-
-    capture = type(config_cls.__name__, (config_cls,), {"__init__": record})  # same fields, no validation
-    ctx.trl_args(capture, default_lr, **task_args)
-    return captured
-
 
 def _arguments(values: dict[str, Any]) -> str:
     return "\n".join(f"    {name}={value!r}," for name, value in values.items())
@@ -629,16 +559,14 @@ def _model_path(ref: str) -> str:
     return ref
 
 
-def _tokenizer_or_stub(path: str):
-    """The model's tokenizer, for ``max_length``'s default; a model that cannot be read counts as unlimited."""
+def _model_max_length(path: str) -> int | None:
+    """The tokenizer's limit, for ``max_length``'s default; a model that cannot be read counts as unlimited."""
     try:
         from rlhf.tasks.models import load_tokenizer
 
-        return load_tokenizer(path)
+        return load_tokenizer(path).model_max_length
     except Exception:
-        import types
-
-        return types.SimpleNamespace(model_max_length=None)
+        return None
 
 
 _FUTURE = re.compile(r"^from __future__ import [^\n]*\n?", re.MULTILINE)

@@ -24,7 +24,7 @@ from rlhf.errors import ConfigError, DataError, FormattingError
 from rlhf.formatting.sandbox import Limits, WorkerResult, run_worker
 from rlhf.formatting.user_code import UserCode
 from rlhf.paths import cache_dir
-from rlhf.tasks.rows import task_rows
+from rlhf.rows import RowContract
 
 Progress = Callable[[int, int], None]
 
@@ -64,11 +64,15 @@ class Plan:
     """Everything decided before user code runs; the worker decides the rest after reading the layout."""
 
     source: Source
-    task: str
+    rows: RowContract
     code: UserCode | None
 
+    @property
+    def task(self) -> str:
+        return self.rows.task
+
     def job(self, out_path: Path, fmt: str) -> dict:
-        return {"source": self.source.to_dict(), "task": self.task,
+        return {"source": self.source.to_dict(), "rows": self.rows.to_dict(),
                 "code": self.code.to_dict() if self.code else None,
                 "output": {"path": str(out_path), "format": fmt}}
 
@@ -80,9 +84,11 @@ class Plan:
 
 def make_plan(dataset: str, task: str, formatting_func: Any = None, function: str | None = None,
               split: str = "train", dataset_config: str | None = None, token: str | None = None) -> Plan:
-    task_rows(task)  # an unknown task fails here, before anything runs
+    from rlhf.tasks.registry import spec
+
+    rows = spec(task).rows  # an unknown task fails here, before anything runs
     source = resolve_source(dataset, split=split, config=dataset_config, token=token)
-    return Plan(source, task, UserCode.coerce(formatting_func, function))
+    return Plan(source, rows, UserCode.coerce(formatting_func, function))
 
 
 def split_indices(n_rows: int, train_size: float, seed: int | None) -> tuple[list[int], list[int]]:

@@ -10,7 +10,7 @@ from conftest import DOLLY_RECORDS, TWO_ANNOTATORS, read_rows, run_cli, write_js
 from rlhf.data.layouts import ARGILLA_V1, ARGILLA_V2, CUSTOM, detect_layout, plain_layout_for, v2_to_v1
 from rlhf.data.sources import resolve_source
 from rlhf.formatting.worker import records
-from rlhf.tasks.rows import task_rows
+from rlhf.tasks.registry import spec
 
 QUESTIONS = ("new-instruction", "new-context", "new-response")
 
@@ -92,17 +92,17 @@ def test_plain_layouts_are_recognised_by_their_columns(columns, expected):
     ],
 )
 def test_plain_layouts_need_no_formatting_function(task, columns, kept):
-    assert plain_layout_for(task_rows(task).plain_layouts, detect_layout(columns)) == kept
+    assert plain_layout_for(spec(task).rows.plain_layouts, detect_layout(columns)) == kept
 
 
 @pytest.mark.parametrize(("task", "columns"), [("rm", ["text"]), ("dpo", ["chosen", "rejected"]),
                                                ("sft", ["chosen", "rejected"])])
 def test_a_plain_layout_that_does_not_fit_the_task_needs_a_function(task, columns):
-    assert plain_layout_for(task_rows(task).plain_layouts, detect_layout(columns)) is None
+    assert plain_layout_for(spec(task).rows.plain_layouts, detect_layout(columns)) is None
 
 
 def test_argilla_layouts_need_a_formatting_function():
-    assert plain_layout_for(task_rows("sft").plain_layouts, detect_layout(DOLLY_RECORDS[0])) is None
+    assert plain_layout_for(spec("sft").rows.plain_layouts, detect_layout(DOLLY_RECORDS[0])) is None
 
 
 # -- Argilla 2.x → 1.x ---------------------------------------------------------------------------------------

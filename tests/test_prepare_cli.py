@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from rlhf.tasks.registry import task_names
 from conftest import (DOLLY_RECORDS, assert_clean_failure, error_line, read_rows, run_cli, write_jsonl,
                       write_parquet, write_records)
 from rlhf.prepare_rows import split_indices
@@ -28,7 +29,7 @@ def test_prepare_help_documents_every_flag():
     for flag in ("--dataset", "--task", "--formatting-func", "--function", "--split", "--train-size", "--seed",
                  "--output", "--timeout", "--memory-limit-mb", "--dataset-config"):
         assert flag in result.stdout, flag
-    assert "{pretrain,sft,rm,rl,dpo}" in result.stdout
+    assert "{" + ",".join(task_names()) + "}" in result.stdout  # pretrain,sft,rm,rl,dpo and the newer ones
     assert "sample" in result.stdout
 
 

@@ -26,6 +26,7 @@ CUSTOM = "custom"
 # Plain layouts, most specific first: (name, required columns).
 PLAIN_LAYOUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("prompt-chosen-rejected", ("prompt", "chosen", "rejected")),
+    ("prompt-completion-label", ("prompt", "completion", "label")),
     ("chosen-rejected", ("chosen", "rejected")),
     ("prompt-completion", ("prompt", "completion")),
     ("messages", ("messages",)),

@@ -12,7 +12,7 @@ from rlhf.data.layouts import Layout, plain_layout_for
 from rlhf.errors import ConfigError
 from rlhf.formatting.templates import fits_templates, template_code
 from rlhf.formatting.user_code import UserCode
-from rlhf.tasks.rows import task_rows
+from rlhf.rows import RowContract
 
 
 @dataclass
@@ -22,15 +22,15 @@ class RowsChoice:
     label: str
 
 
-def choose_rows(layout: Layout, task: str, code: UserCode | None) -> RowsChoice:
-    rows = task_rows(task)
+def choose_rows(layout: Layout, rows: RowContract, code: UserCode | None) -> RowsChoice:
+    task = rows.task
     if code is not None:
         return RowsChoice(code, None, f"{code.filename}:{code.function}")
     plain = plain_layout_for(rows.plain_layouts, layout)
     if plain is not None:
         return RowsChoice(None, list(plain), f"none (plain columns: {', '.join(plain)})")
     if layout.is_argilla and fits_templates(layout.fields + layout.questions):  # v2 columns are q.responses…
-        return RowsChoice(template_code(task), None, f"the '{task}' template")
+        return RowsChoice(template_code(rows.template), None, f"the '{rows.template}' template")
     wanted = " or ".join("/".join(cols) for cols in rows.plain_layouts.values())
     raise ConfigError(
         f"Task '{task}' needs a formatting function for this dataset (layout {layout.describe()}): pass "

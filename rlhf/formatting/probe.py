@@ -19,11 +19,12 @@ from rlhf.errors import ConfigError, DataError, FormattingError
 from rlhf.formatting.sandbox import Limits, run_isolated
 from rlhf.formatting.templates import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT, fill_template
 from rlhf.formatting.user_code import UserCode
+from rlhf.rows import RowContract
 
 DEFAULT_RECORDS = 5
 
 
-def probe_records(source, task: str, code: UserCode | None, limit: int = DEFAULT_RECORDS,
+def probe_records(source, rows: RowContract, code: UserCode | None, limit: int = DEFAULT_RECORDS,
                   limits: Limits | None = None) -> dict[str, Any]:
     """``{"layout", "function", "records": [{"index", "external_id", "record", "rows", "dropped", "error"}]}``.
 
@@ -31,7 +32,7 @@ def probe_records(source, task: str, code: UserCode | None, limit: int = DEFAULT
     syntax error, a missing function, a dataset that needs one) raise the same readable errors as a preparation.
     """
     limits = limits or Limits(timeout_s=30.0)
-    job = {"source": source.to_dict(), "task": task, "code": code.to_dict() if code else None, "limit": int(limit)}
+    job = {"source": source.to_dict(), "rows": rows.to_dict(), "code": code.to_dict() if code else None, "limit": int(limit)}
     result, output = run_isolated("rlhf.formatting.probe", job, limits)
     if not result["ok"]:
         kind = result["kind"]
@@ -72,7 +73,7 @@ def probe_reward(code: UserCode | None, limits: Limits | None = None) -> dict[st
 def run(job: dict) -> dict:
     from rlhf.formatting.user_code import user_line
     from rlhf.formatting.worker import WallClockLimit, start
-    from rlhf.tasks.rows import RowTypeError
+    from rlhf.rows import RowTypeError
 
     work = start(job)
     code, per_record = work.code, work.per_record

@@ -27,7 +27,7 @@ from rlhf.data.writers import open_writer
 from rlhf.errors import ConfigError, DataError, FormattingError
 from rlhf.formatting.plan import RowsChoice, choose_rows
 from rlhf.formatting.user_code import UserCode, user_line
-from rlhf.tasks.rows import RowTypeError, TaskRows, describe_value, task_rows
+from rlhf.rows import RowContract, RowTypeError, describe_value
 
 WRITE_BATCH = 1000
 PROGRESS_EVERY_S = 0.5
@@ -56,7 +56,7 @@ def records(source: Source, layout: Layout) -> Iterator[dict[str, Any]]:
             yield from map(convert, batch)
 
 
-def function_rows(func: Callable, rows: TaskRows, record: dict) -> tuple[list[tuple], str | None]:
+def function_rows(func: Callable, rows: RowContract, record: dict) -> tuple[list[tuple], str | None]:
     """Argilla's rules: None drops, a list or generator flattens one level (dropping None), else one row."""
     result = func(record)
     if result is None:
@@ -67,7 +67,7 @@ def function_rows(func: Callable, rows: TaskRows, record: dict) -> tuple[list[tu
     return [rows.to_values(result)], None
 
 
-def plain_rows(columns: list[str], layout: Layout) -> Callable[[dict], tuple[list[tuple], str | None]]:
+def plain_rows(columns: list[str], layout: Layout, rows: RowContract) -> Callable[[dict], tuple[list[tuple], str | None]]:
     """Rows of a plain dataset need no function: keep the task's columns, drop records with an empty one."""
     sources = [source_column(layout, c) for c in columns]
 
@@ -76,22 +76,23 @@ def plain_rows(columns: list[str], layout: Layout) -> Callable[[dict], tuple[lis
         for column, source, value in zip(columns, sources, values):
             if value is None or value == "" or value == []:
                 return [], f"empty '{column}'"
-            if not _plain_value_fits(column, value):
+            if not _plain_value_fits(column, value, rows):
                 raise RowTypeError(f"has {describe_value(value)} in column '{source}', which must hold "
                                    + ("a list of {'role', 'content'} messages" if column == "messages" else
-                                      "text (a string)"))
+                                      "text (a string)" if rows.column_type(column) is str else
+                                      f"a {rows.column_type(column).__name__}"))
         return [values], None
 
     return take
 
 
-def _plain_value_fits(column: str, value: Any) -> bool:
+def _plain_value_fits(column: str, value: Any, rows: RowContract) -> bool:
     """A mixed-type column (a number or a list among the texts) is caught here, naming the record, not deep
     inside Arrow or the trainer."""
     if column == "messages":
         return isinstance(value, list) and all(isinstance(m, dict) and isinstance(m.get("content"), str)
                                                for m in value)
-    return isinstance(value, str)
+    return isinstance(value, rows.column_type(column))
 
 
 class Progress:
@@ -111,7 +112,7 @@ class RecordRows:
 
     source: Source
     layout: Layout
-    rows: TaskRows
+    rows: RowContract
     choice: RowsChoice
     per_record: Callable[[dict], tuple[list[tuple], str | None]]
 
@@ -130,15 +131,15 @@ def start(job: dict) -> RecordRows:
     """
     source = Source.from_dict(job["source"])
     layout = source.layout()
-    rows = task_rows(job["task"])
-    choice = choose_rows(layout, job["task"], UserCode(**job["code"]) if job.get("code") else None)
+    rows = RowContract.from_dict(job["rows"])
+    choice = choose_rows(layout, rows, UserCode(**job["code"]) if job.get("code") else None)
     signal.signal(signal.SIGALRM, _raise_limit)
     signal.setitimer(signal.ITIMER_REAL, float(job["timeout"]))
     if choice.code:
         func = choice.code.load()
         per_record = lambda record: function_rows(func, rows, record)  # noqa: E731
     else:
-        per_record = plain_rows(list(choice.plain_columns), layout)
+        per_record = plain_rows(list(choice.plain_columns), layout, rows)
     return RecordRows(source, layout, rows, choice, per_record)
 
 

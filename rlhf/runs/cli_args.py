@@ -7,16 +7,38 @@ variation of a saved run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
-from rlhf import TASKS
 from rlhf.errors import ConfigError
-from rlhf.runs.config import RL_ALGORITHMS, RunConfig, section_fields
+from rlhf.runs.config import RunConfig, section_fields
 
 # Flag spellings from the CLI contract that differ from the field name.
 FLAG_NAMES = {"reward_models": "--reward-model", "lora_target_modules": "--lora-target-modules"}
-CHOICES = {"task": TASKS, "algorithm": RL_ALGORITHMS}
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """Settings with a fixed set of values, from the task registry: the task, each task's variant (RL's
+    algorithm) and options (DPO's and KTO's loss_type), merged over the tasks."""
+    from rlhf.tasks.registry import specs
+
+    found: dict[str, list[str]] = {"task": [s.name for s in specs()]}
+    for spec in specs():
+        named = dict(spec.options)
+        if spec.variant_field:
+            named[spec.variant_field.split(".")[-1]] = tuple(spec.trainers)
+        for name, values in named.items():
+            found.setdefault(name, []).extend(v for v in values if v not in found.get(name, []))
+    return {name: tuple(values) for name, values in found.items()}
+
+
+def _help(f) -> str:
+    text = f.metadata.get("help", "")
+    default = f.default if f.default is not dataclasses.MISSING else None
+    if default not in (None, "", [], {}) and f.name != "task":
+        text += f" (default: {default})"
+    return text.replace("%", "%%")
 
 
 def _flag(name: str) -> str:
@@ -44,12 +66,13 @@ def _optional_bool(text: str) -> bool:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="RUN.yaml", help="a saved run config; other flags override it")
     groups: dict[str | None, Any] = {}
+    fixed = choices()
     for section, f in section_fields():
         group = groups.setdefault(section, parser.add_argument_group(section or "run"))
         kind = str(f.type)
-        options: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
-        if f.name in CHOICES:
-            options["choices"] = CHOICES[f.name]
+        options: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": _help(f)}
+        if f.name in fixed:
+            options["choices"] = fixed[f.name]
         if kind == "bool":
             options["action"] = "store_true"
         elif kind == "bool | None":

@@ -2,8 +2,9 @@
 
 Field names are TRL's and transformers' own (``learning_rate``, ``per_device_train_batch_size``, ``max_steps``,
 ``beta``, ``num_generations``, ``use_peft``, ``lora_r`` …) so a user can move between this app and a TRL script
-without translating. ``None`` means "the task's default for this hardware", filled in by :func:`resolve` and
-written back, so a saved config always says what actually ran. No secret is ever a field.
+without translating. ``None`` means "the task's default for this model and hardware": the run's plan
+(:func:`rlhf.tasks.plan.resolve`, saved as ``plan.json`` beside ``config.yaml``) says what that was. Defaults and
+help text live here once, as field metadata. No secret is ever a field.
 """
 
 from __future__ import annotations
@@ -13,100 +14,115 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rlhf import TASKS
 from rlhf.errors import ConfigError
 
-RL_ALGORITHMS = ("ppo", "grpo", "rloo")
+
+def setting(default: Any = None, help: str = "", factory: Any = None) -> Any:
+    """A run setting: its default and its help text, in one place (``--help``, the Train tab and docs read them)."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+TASK_DEFAULT = "empty: the task's default for this model and hardware"
 
 
 @dataclass
 class DataSettings:
     """Where the rows come from: a dataset plus the formatting function that turns records into rows."""
 
-    dataset: str = "sample"
-    dataset_config: str | None = None
-    split: str = "train"
-    formatting_func: str | None = None  # path to a .py file
-    formatting_code: str | None = None  # or its source text (from the app's editor)
-    function: str = "formatting_func"
-    train_size: float = 0.9
-    split_seed: int = 42
-    timeout: float = 60.0
-    memory_limit_mb: int = 4096
+    dataset: str = setting("sample", "a Hub dataset id, a local JSONL/JSON/CSV/Parquet file or folder, or 'sample'")
+    dataset_config: str | None = setting(None, "the Hub dataset's configuration (subset)")
+    split: str = setting("train", "the dataset split to read")
+    formatting_func: str | None = setting(None, "a .py file with the formatting function (Argilla's formatting_func)")
+    formatting_code: str | None = setting(None, "or the formatting function's source text (the app's editor)")
+    function: str = setting("formatting_func", "the function's name in that file")
+    train_size: float = setting(0.9, "share of rows for training, the rest for evaluation (1.0: no evaluation)")
+    split_seed: int = setting(42, "seed of the train/test split (datasets' train_test_split)")
+    timeout: float = setting(60.0, "seconds the formatting (and reward) function may run")
+    memory_limit_mb: int = setting(4096, "memory the formatting (and reward) function may use, in MB")
 
 
 @dataclass
 class TrainingSettings:
     """transformers ``TrainingArguments`` / TRL ``*Config`` fields; ``extra`` passes any other one through."""
 
-    learning_rate: float | None = None
-    per_device_train_batch_size: int | None = None
-    per_device_eval_batch_size: int | None = None
-    gradient_accumulation_steps: int = 1
-    num_train_epochs: float = 1.0
-    max_steps: int = -1
-    max_length: int | None = None
-    logging_steps: int | None = None
-    save_steps: int | None = None
-    save_total_limit: int | None = 2
-    eval_steps: int | None = None
-    warmup_ratio: float = 0.0
-    lr_scheduler_type: str = "linear"
-    weight_decay: float = 0.0
-    seed: int = 42
-    bf16: bool | None = None
-    gradient_checkpointing: bool = False
-    packing: bool | None = None
-    beta: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    learning_rate: float | None = setting(None, f"{TASK_DEFAULT} (the starter's tuned rate, TRL's otherwise)")
+    per_device_train_batch_size: int | None = setting(None, f"rows per step and device; {TASK_DEFAULT}")
+    per_device_eval_batch_size: int | None = setting(None, "rows per evaluation batch; empty: the training batch")
+    gradient_accumulation_steps: int = setting(1, "steps whose gradients add up before an optimiser step")
+    num_train_epochs: float = setting(1.0, "passes over the training rows (when max_steps is not set)")
+    max_steps: int = setting(-1, "optimiser steps to train; -1: num_train_epochs decides")
+    max_length: int | None = setting(None, "tokens per training sequence; empty: the tokenizer's limit, at most 1024")
+    logging_steps: int | None = setting(None, "log every N steps; empty: 1 for short runs, 10 otherwise")
+    save_steps: int | None = setting(None, "checkpoint every N steps; empty: 500 (PPO: at the end)")
+    save_total_limit: int | None = setting(2, "checkpoints kept")
+    eval_steps: int | None = setting(None, "evaluate every N steps (needs train_size < 1)")
+    warmup_ratio: float = setting(0.0, "share of steps with a linear learning-rate warm-up")
+    lr_scheduler_type: str = setting("linear", "learning-rate schedule (transformers' names)")
+    weight_decay: float = setting(0.0, "AdamW weight decay")
+    seed: int = setting(42, "random seed of the training")
+    bf16: bool | None = setting(None, "bfloat16 mixed precision; empty: on where the GPU supports it")
+    gradient_checkpointing: bool = setting(False, "recompute activations in the backward pass to save memory")
+    packing: bool | None = setting(None, "SFT: pack rows into full sequences; empty: only where it is exact "
+                                         "(CUDA with flash-attn)")
+    beta: float | None = setting(None, "DPO/KTO/ORPO/GRPO/RLOO: strength of the preference or KL term; empty: TRL's")
+    loss_type: str | None = setting(None, "DPO/KTO: the loss (DPO: sigmoid, ipo, hinge, robust, apo_zero, …); "
+                                          "empty: TRL's")
+    extra: dict[str, Any] = setting(help="any other argument of the task's TRL config, as JSON", factory=dict)
 
 
 @dataclass
 class LoraSettings:
     """TRL ``ModelConfig``'s PEFT fields."""
 
-    use_peft: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_target_modules: list[str] | None = None  # None: every linear layer
+    use_peft: bool = setting(False, "train LoRA adapters instead of every weight")
+    lora_r: int = setting(16, "LoRA rank")
+    lora_alpha: int = setting(32, "LoRA scaling (alpha)")
+    lora_dropout: float = setting(0.05, "dropout on the LoRA adapters")
+    lora_target_modules: list[str] | None = setting(None, "layers to adapt; empty: every linear layer")
 
 
 @dataclass
 class RLSettings:
-    """The RL stage: algorithm, reward sources, generation; PPO's own knobs follow TRL's former PPOConfig."""
+    """The RL stage: algorithm, reward sources, generation; PPO's knobs follow TRL's former PPOConfig and, left
+    empty, take :class:`rlhf.tasks.ppo.PPOSettings`' defaults."""
 
-    algorithm: str = "grpo"
-    reward_models: list[str] = field(default_factory=list)
-    reward_func: str | None = None  # path to a .py file
-    reward_code: str | None = None  # or its source text
-    reward_function: str = "reward_func"
-    num_generations: int | None = None
-    max_completion_length: int | None = None
-    temperature: float = 1.0
-    min_new_tokens: int | None = None  # the seed's length sampler (PPO)
-    max_new_tokens: int | None = None
-    generation_kwargs: dict[str, Any] = field(default_factory=dict)
-    kl_coef: float = 0.05
-    cliprange: float = 0.2
-    cliprange_value: float = 0.2
-    vf_coef: float = 0.1
-    gamma: float = 1.0
-    lam: float = 0.95
-    num_ppo_epochs: int = 4
-    batch_size: int | None = None  # PPO rollouts per step (the seed's PPOConfig(batch_size=…))
-    mini_batch_size: int | None = None
-    whiten_rewards: bool = False
+    algorithm: str = setting("grpo", "RL algorithm: grpo, rloo or ppo")
+    reward_models: list[str] = setting(help="reward models: finished rm runs, local folders or Hub ids (repeat the "
+                                            "flag for several; rewards add up)", factory=list)
+    reward_func: str | None = setting(None, "a .py file with a reward function f(completions, prompts=…, **kw)")
+    reward_code: str | None = setting(None, "or the reward function's source text (the app's editor)")
+    reward_function: str = setting("reward_func", "the reward function's name")
+    num_generations: int | None = setting(None, "GRPO/RLOO: completions per prompt; empty: 4")
+    max_completion_length: int | None = setting(None, "new tokens per completion; empty: 32 on the starter, 256 "
+                                                      "otherwise")
+    temperature: float = setting(1.0, "sampling temperature of the rollouts")
+    min_new_tokens: int | None = setting(None, "PPO: the length sampler's lower bound; empty: a quarter of the max")
+    max_new_tokens: int | None = setting(None, "PPO: the length sampler's upper bound; empty: max_completion_length")
+    generation_kwargs: dict[str, Any] = setting(help="extra generate() arguments for the rollouts, as JSON",
+                                                factory=dict)
+    kl_coef: float | None = setting(None, "PPO: KL penalty to the reference model; empty: PPOSettings' 0.05")
+    cliprange: float | None = setting(None, "PPO: policy clip range; empty: 0.2")
+    cliprange_value: float | None = setting(None, "PPO: value clip range; empty: 0.2")
+    vf_coef: float | None = setting(None, "PPO: value-loss weight; empty: 0.1")
+    gamma: float | None = setting(None, "PPO: discount; empty: 1.0")
+    lam: float | None = setting(None, "PPO: GAE lambda; empty: 0.95")
+    num_ppo_epochs: int | None = setting(None, "PPO: optimisation passes over each batch of rollouts; empty: 4")
+    batch_size: int | None = setting(None, "PPO: rollouts per step (the seed's PPOConfig(batch_size=…)); empty: 8 "
+                                           "on CPU, 16 on GPU")
+    mini_batch_size: int | None = setting(None, "PPO: rollouts per optimisation minibatch; empty: a quarter")
+    whiten_rewards: bool | None = setting(None, "PPO: whiten the scores over each batch; empty: no")
 
 
 @dataclass
 class RunConfig:
-    task: str
-    model: str = "starter"
-    output_dir: str = ""
-    run_name: str | None = None
-    from_scratch: bool = False  # pre-training: fresh weights from the model's config
-    resume_from_checkpoint: bool = False
+    task: str = setting(help="what to train: one of the registered tasks (python -m rlhf train --help lists them)")
+    model: str = setting("starter", "a Hub id, a local model folder, a finished run, or 'starter'")
+    output_dir: str = setting("", "the run folder")
+    run_name: str | None = setting(None, "a name to show for the run")
+    from_scratch: bool = setting(False, "pre-training: fresh weights with the model's architecture")
+    resume_from_checkpoint: bool = setting(False, "continue from the run folder's last checkpoint")
     data: DataSettings = field(default_factory=DataSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     lora: LoraSettings = field(default_factory=LoraSettings)
@@ -114,8 +130,9 @@ class RunConfig:
 
     def validate(self) -> "RunConfig":
         """Cheap checks that name the field at fault, before any model or data is loaded."""
-        if self.task not in TASKS:
-            raise ConfigError(f"task: unknown task '{self.task}'; choose one of {', '.join(TASKS)}.")
+        from rlhf.tasks.registry import spec
+
+        task = spec(self.task)  # an unknown task: the error names the known ones
         if not self.model:
             raise ConfigError("model: give a Hub id, a local path, a finished run folder or 'starter'.")
         if not self.output_dir:
@@ -136,12 +153,18 @@ class RunConfig:
                 raise ConfigError(f"lora_dropout: must be in [0, 1), got {self.lora.lora_dropout}.")
         if not 0 < self.data.train_size <= 1:
             raise ConfigError(f"train_size: must be in (0, 1], got {self.data.train_size}.")
-        if self.task == "rl":
-            if self.rl.algorithm not in RL_ALGORITHMS:
-                raise ConfigError(f"algorithm: unknown RL algorithm '{self.rl.algorithm}'; choose one of "
-                                  f"{', '.join(RL_ALGORITHMS)}.")
-            if not (self.rl.reward_models or self.rl.reward_func or self.rl.reward_code):
-                raise ConfigError("reward_model / reward_func: RL needs at least one reward model or reward function.")
+        if task.variant_field and task.variant(self) not in task.trainers:
+            name = task.variant_field.split(".")[-1]
+            raise ConfigError(f"{name}: unknown {task.name} {name} '{task.variant(self)}'; choose one of "
+                              f"{', '.join(task.trainers)}.")
+        for name, allowed in task.options.items():
+            value = getattr(self.training, name)
+            if value is not None and value not in allowed:
+                raise ConfigError(f"{name}: '{value}' is not a {task.name} {name}; choose one of {', '.join(allowed)}.")
+        if self.training.loss_type is not None and "loss_type" not in task.options:
+            raise ConfigError(f"loss_type: the {task.name} task has no loss_type to choose.")
+        if task.name == "rl" and not (self.rl.reward_models or self.rl.reward_func or self.rl.reward_code):
+            raise ConfigError("reward_model / reward_func: RL needs at least one reward model or reward function.")
         return self
 
     # -- YAML ------------------------------------------------------------------------------------------------
@@ -193,7 +216,9 @@ def _build(cls: type, data: dict[str, Any], prefix: str):
         else:
             values[name] = value
     if cls is RunConfig and "task" not in values:
-        raise ConfigError("task: missing; choose one of " + ", ".join(TASKS) + ".")
+        from rlhf.tasks.registry import task_names
+
+        raise ConfigError("task: missing; choose one of " + ", ".join(task_names()) + ".")
     return cls(**values)
 
 

@@ -32,6 +32,11 @@ class RunFolder:
         return self.path / "events.jsonl"
 
     @property
+    def plan(self) -> Path:
+        """What the run resolved to (:class:`rlhf.tasks.plan.TrainPlan`), the trainer's exact arguments."""
+        return self.path / "plan.json"
+
+    @property
     def stdout(self) -> Path:
         return self.path / "stdout.log"
 

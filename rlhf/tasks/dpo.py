@@ -1,24 +1,56 @@
 """Direct preference optimisation with TRL's DPOTrainer on (prompt, chosen, rejected) rows.
 
-The reference model is the starting policy (TRL builds it, or disables the adapter under LoRA); ``beta`` is
-TRL's own. Its metrics (``rewards/margins``, ``rewards/accuracies``, …) go to events.jsonl unchanged.
+The reference model is the starting policy (TRL builds it, or disables the adapter under LoRA); ``beta`` and
+``loss_type`` (sigmoid, ipo, hinge, robust, apo_zero, …) are TRL's own. Its metrics (``rewards/margins``,
+``rewards/accuracies``, …) go to events.jsonl unchanged.
 """
 
 from __future__ import annotations
 
-from rlhf.tasks.base import TaskContext
-from rlhf.tasks.models import load_causal_lm
+from typing import Any
 
-ROWS = "dpo"
-TRL_DEFAULT_LR = 1e-6
+from rlhf.rows import RowContract
+from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
+
+PREFERENCE_ROWS = dict(columns=("prompt", "chosen", "rejected"),
+                       plain_layouts={"prompt-chosen-rejected": ("prompt", "chosen", "rejected")})
+SPEC = TaskSpec(
+    name="dpo",
+    label="DPO",
+    title="direct preference optimisation",
+    rows=RowContract("dpo", **PREFERENCE_ROWS),
+    returns="Return a `(prompt, chosen, rejected)` tuple of three `str`; the trainer appends each completion to the "
+            "prompt.",
+    train_columns=("prompt", "chosen", "rejected"),
+    sequences=(("prompt", "chosen"), ("prompt", "rejected")),
+    model_kind=ModelKind.CAUSAL,
+    trainers={"": Trainer("trl", "DPOConfig", "DPOTrainer", 1e-6)},
+    starter_learning_rate=5e-4,
+    card=Card("a causal language model, aligned on prompt/chosen/rejected triples with Direct Preference "
+              "Optimization (TRL `DPOTrainer`)", "dpo"),
+    order=40,
+    plots=frozenset({Plot.QUALITY}),
+    options={"loss_type": ("sigmoid", "ipo", "hinge", "robust", "apo_zero", "apo_down", "exo_pair", "nca_pair",
+                           "bco_pair", "sppo_hard", "aot", "aot_unpaired", "discopop", "sigmoid_norm")},
+)
 
 
-def build(ctx: TaskContext):
-    from trl import DPOConfig, DPOTrainer
+def preference_args(r) -> dict[str, Any]:
+    """``max_length``, and ``beta`` / ``loss_type`` where the run sets them: what DPO, KTO and ORPO share."""
+    t = r.config.training
+    args: dict[str, Any] = {"max_length": r.max_length()}
+    if t.beta is not None:
+        args["beta"] = t.beta
+    if t.loss_type is not None:
+        args["loss_type"] = t.loss_type
+    return args
 
-    extra = {} if ctx.config.training.beta is None else {"beta": ctx.config.training.beta}
-    args = ctx.trl_args(DPOConfig, TRL_DEFAULT_LR, max_length=ctx.max_length(), **extra)
-    model = load_causal_lm(ctx.model_path, dtype=ctx.dtype())
-    return DPOTrainer(model=model, args=args, train_dataset=ctx.train_dataset, eval_dataset=ctx.eval_dataset,
-                      processing_class=ctx.tokenizer, peft_config=ctx.peft_config("CAUSAL_LM", model),
-                      callbacks=ctx.callbacks)
+
+def resolve(r) -> dict[str, Any]:
+    return r.trl_args(**preference_args(r))
+
+
+def build(ctx):
+    from rlhf.tasks.models import load_causal_lm
+
+    return ctx.trl_trainer(load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype()))

@@ -57,7 +57,7 @@ import random
 import re
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -91,7 +91,8 @@ class PPOSettings:
     min_new_tokens: int = 8
     max_new_tokens: int = 32
     generation_kwargs: dict = field(default_factory=dict)   # merged over SAMPLING_DEFAULTS
-    max_steps: int = 10
+    max_steps: int = 10             # <= 0: as many steps as num_train_epochs passes over the prompts take
+    num_train_epochs: float = 1.0
     seed: int = 42
     max_prompt_length: int = 256    # longer prompts keep their last tokens
     save_steps: int = 0             # 0: only at the end / on stop
@@ -182,6 +183,9 @@ class PPOTrainer:
 
         if not prompts:
             raise ValueError("PPO needs at least one prompt")
+        if settings.max_steps <= 0:
+            steps = max(1, int(len(prompts) * settings.num_train_epochs // settings.batch_size))
+            settings = replace(settings, max_steps=steps)
         self.settings, self.tokenizer, self.reward_fn = settings, tokenizer, reward_fn
         self.prompts, self.output_dir = list(prompts), Path(output_dir)
         self.on_log, self.should_stop = on_log, should_stop

@@ -6,12 +6,25 @@ can start from fresh weights (``from_scratch``) with the architecture of the giv
 
 from __future__ import annotations
 
+from rlhf.rows import RowContract
 from rlhf.tasks import sft
-from rlhf.tasks.base import TaskContext
+from rlhf.tasks.spec import Card, ModelKind, TaskSpec
 
-ROWS = "pretrain"
-TRL_DEFAULT_LR = sft.TRL_DEFAULT_LR
+SPEC = TaskSpec(
+    name="pretrain",
+    label="Pre-training",
+    title="pre-training",
+    rows=RowContract("pretrain", ("text",), with_id=True, plain_layouts={"text": ("text",)}),
+    returns="Return a `str` (a passage of training text).",
+    train_columns=("text",),
+    sequences=(("text",),),
+    model_kind=ModelKind.CAUSAL,
+    trainers=sft.SPEC.trainers,
+    starter_learning_rate=1e-3,
+    card=Card("a causal language model, further pre-trained on plain text (next-token prediction)", "pretraining"),
+    order=10,
+)
 
-
-def build(ctx: TaskContext):
-    return sft.build(ctx, from_scratch=ctx.config.from_scratch)
+resolve = sft.resolve
+model_kwargs = sft.model_kwargs
+build = sft.build

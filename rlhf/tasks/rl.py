@@ -7,20 +7,94 @@ several sources the rewards add up (TRL's ``reward_weights`` via ``extra`` can w
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
-from rlhf.formatting.reward_sandbox import RewardSandbox
-from rlhf.formatting.user_code import UserCode
-from rlhf.runs.events import append_event
-from rlhf.tasks.base import TaskContext
-from rlhf.tasks.models import load_causal_lm
+from rlhf.rows import RowContract
+from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
 
-ROWS = "rl"
-TRL_DEFAULT_LR = 1e-6
+PPO_WORDS = "PPO (rlhf's compact implementation: policy and value head, GAE, KL penalty to the reference model)"
+SPEC = TaskSpec(
+    name="rl",
+    label="RL (PPO / GRPO / RLOO)",
+    title="reinforcement learning",
+    rows=RowContract("rl", ("prompt",), with_id=True,
+                     plain_layouts={"prompt": ("prompt",), "prompt-completion": ("prompt",),
+                                    "prompt-chosen-rejected": ("prompt",)}),
+    returns="Return a `str`: the prompt the policy completes (the template up to `### Response:`).",
+    train_columns=("prompt",),
+    sequences=(("prompt",),),
+    model_kind=ModelKind.CAUSAL,
+    trainers={"grpo": Trainer("trl", "GRPOConfig", "GRPOTrainer", 1e-6, words="GRPO (TRL `GRPOTrainer`)"),
+              "rloo": Trainer("trl", "RLOOConfig", "RLOOTrainer", 1e-6, words="RLOO (TRL `RLOOTrainer`)"),
+              "ppo": Trainer("rlhf.tasks.ppo", "PPOSettings", "PPOTrainer", 1.41e-5, words=PPO_WORDS)},
+    starter_learning_rate=2e-4,
+    card=Card("a causal language model, trained with reinforcement learning from a reward using {trainer}", ""),
+    order=35,
+    plots=frozenset({Plot.REWARD}),
+    variant_field="rl.algorithm",
+)
 
 
-def reward_code(ctx: TaskContext) -> UserCode | None:
-    rl = ctx.config.rl
+# -- resolve ----------------------------------------------------------------------------------------------------
+
+def _max_completion(r) -> int:
+    rl = r.config.rl
+    return rl.max_completion_length or rl.max_new_tokens or (32 if r.is_starter else 256)
+
+
+def resolve(r) -> dict[str, Any]:
+    if r.config.rl.algorithm == "ppo":
+        return _ppo_settings(r)
+    rl, t = r.config.rl, r.config.training
+    num_generations = rl.num_generations or 4
+    task_args: dict[str, Any] = dict(
+        num_generations=num_generations,
+        max_completion_length=_max_completion(r),
+        temperature=rl.temperature,
+        per_device_train_batch_size=t.per_device_train_batch_size or num_generations,
+        generation_kwargs=rl.generation_kwargs or None,
+    )
+    if t.beta is not None:
+        task_args["beta"] = t.beta
+    return r.trl_args(**task_args)
+
+
+def _ppo_settings(r) -> dict[str, Any]:
+    """PPOSettings' arguments: the run's PPO knobs where set, PPOSettings' own defaults otherwise."""
+    from rlhf.tasks.ppo import PPOSettings
+
+    rl, t = r.config.rl, r.config.training
+    own = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+           for f in dataclasses.fields(PPOSettings)}
+    max_completion = _max_completion(r)
+    batch = rl.batch_size or t.per_device_train_batch_size or (16 if r.hardware.device == "cuda" else 8)
+    knobs = {name: getattr(rl, name) if getattr(rl, name) is not None else own[name]
+             for name in ("num_ppo_epochs", "kl_coef", "cliprange", "cliprange_value", "vf_coef", "gamma", "lam",
+                          "whiten_rewards")}
+    return dict(
+        learning_rate=r.learning_rate(),
+        batch_size=batch,
+        mini_batch_size=rl.mini_batch_size or max(1, batch // 4),
+        **knobs,
+        min_new_tokens=rl.min_new_tokens or max(1, max_completion // 4),
+        max_new_tokens=rl.max_new_tokens or max_completion,
+        max_prompt_length=max(8, r.max_length(512) - (rl.max_new_tokens or max_completion)),
+        generation_kwargs=dict(rl.generation_kwargs),
+        max_steps=t.max_steps,
+        num_train_epochs=t.num_train_epochs,
+        seed=t.seed,
+        save_steps=t.save_steps or 0,
+        logging_steps=t.logging_steps or 1,
+    )
+
+
+# -- build ------------------------------------------------------------------------------------------------------
+
+def reward_code(config):
+    from rlhf.formatting.user_code import UserCode
+
+    rl = config.rl
     if rl.reward_code:
         return UserCode.from_text(rl.reward_code, rl.reward_function, filename="reward_func.py")
     if rl.reward_func:
@@ -28,14 +102,17 @@ def reward_code(ctx: TaskContext) -> UserCode | None:
     return None
 
 
-def reward_sources(ctx: TaskContext) -> list[Any]:
+def reward_sources(ctx) -> list[Any]:
     """Reward models (as scorers) and the sandboxed reward function, in the order the config gives them."""
+    from rlhf.formatting.reward_sandbox import RewardSandbox
     from rlhf.inference.scoring import RewardScorer
 
-    sources: list[Any] = [RewardScorer(ref, max_length=ctx.max_length(512)) for ref in ctx.config.rl.reward_models]
-    code = reward_code(ctx)
+    config = ctx.config
+    length = ctx.plan.max_length(512)  # reward models read what the policy may, capped at 512
+    sources: list[Any] = [RewardScorer(ref, max_length=length) for ref in config.rl.reward_models]
+    code = reward_code(config)
     if code is not None:
-        sources.append(RewardSandbox(code, ctx.config.data.timeout, ctx.config.data.memory_limit_mb))
+        sources.append(RewardSandbox(code, config.data.timeout, config.data.memory_limit_mb))
     return sources
 
 
@@ -50,43 +127,17 @@ def total_reward(sources: list[Any]) -> Callable[[list[str], list[str]], list[fl
     return reward_fn
 
 
-def build(ctx: TaskContext):
+def build(ctx):
+    from rlhf.tasks.models import load_causal_lm
+
     sources = reward_sources(ctx)
-    algorithm = ctx.config.rl.algorithm
-    if algorithm == "ppo":
+    if ctx.config.rl.algorithm == "ppo":
         return _build_ppo(ctx, total_reward(sources))
-    return _build_trl(ctx, sources, algorithm)
-
-
-def _generation_defaults(ctx: TaskContext) -> tuple[int, int]:
-    rl = ctx.config.rl
-    num_generations = rl.num_generations or 4
-    max_completion = rl.max_completion_length or rl.max_new_tokens or (32 if ctx.is_starter else 256)
-    return num_generations, max_completion
-
-
-def _build_trl(ctx: TaskContext, sources: list[Any], algorithm: str):
-    from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
-
-    config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if algorithm == "grpo" else (RLOOConfig, RLOOTrainer)
-    num_generations, max_completion = _generation_defaults(ctx)
-    rl, t = ctx.config.rl, ctx.config.training
-    task_args: dict[str, Any] = dict(
-        num_generations=num_generations,
-        max_completion_length=max_completion,
-        temperature=rl.temperature,
-        per_device_train_batch_size=t.per_device_train_batch_size or num_generations,
-        generation_kwargs=rl.generation_kwargs or None,
-    )
-    if t.beta is not None:
-        task_args["beta"] = t.beta
-    args = ctx.trl_args(config_cls, TRL_DEFAULT_LR, **task_args)
     reward_funcs = [s.model if hasattr(s, "model") else s for s in sources]
     processing = [s.tokenizer if hasattr(s, "tokenizer") else None for s in sources]
-    model = load_causal_lm(ctx.model_path, dtype=ctx.dtype())
-    return trainer_cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=ctx.train_dataset,
-                       eval_dataset=None, processing_class=ctx.tokenizer, reward_processing_classes=processing,
-                       callbacks=ctx.callbacks, peft_config=ctx.peft_config("CAUSAL_LM", model))
+    model = load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype())
+    return ctx.trl_trainer(model, reward_funcs=reward_funcs, reward_processing_classes=processing,
+                           eval_dataset=None)
 
 
 class _PPOAdapter:
@@ -115,39 +166,15 @@ class _PPOAdapter:
         return SimpleNamespace(global_step=self.trainer.global_step)
 
 
-def _build_ppo(ctx: TaskContext, reward_fn):
-    from rlhf.tasks.ppo import PPOSettings, PPOTrainer
+def _build_ppo(ctx, reward_fn):
+    from rlhf.runs.events import append_event
+    from rlhf.tasks.ppo import PPOTrainer
 
-    rl, t = ctx.config.rl, ctx.config.training
-    _, max_completion = _generation_defaults(ctx)
-    batch_size = rl.batch_size or t.per_device_train_batch_size or (16 if ctx.hardware.device == "cuda" else 8)
-    settings = PPOSettings(
-        learning_rate=t.learning_rate or ctx.default_learning_rate(1.41e-5),
-        batch_size=batch_size,
-        mini_batch_size=rl.mini_batch_size or max(1, batch_size // 4),
-        num_ppo_epochs=rl.num_ppo_epochs,
-        kl_coef=rl.kl_coef,
-        cliprange=rl.cliprange,
-        cliprange_value=rl.cliprange_value,
-        vf_coef=rl.vf_coef,
-        gamma=rl.gamma,
-        lam=rl.lam,
-        whiten_rewards=rl.whiten_rewards,
-        min_new_tokens=rl.min_new_tokens or max(1, max_completion // 4),
-        max_new_tokens=rl.max_new_tokens or max_completion,
-        max_prompt_length=max(8, ctx.max_length(512) - (rl.max_new_tokens or max_completion)),
-        generation_kwargs=dict(rl.generation_kwargs),
-        max_steps=t.max_steps if t.max_steps > 0 else max(1, int(len(ctx.train_dataset) * t.num_train_epochs
-                                                                  // batch_size)),
-        seed=t.seed,
-        save_steps=t.save_steps or 0,
-        logging_steps=t.logging_steps or 1,
-    )
     events = ctx.config.output_dir + "/events.jsonl"
     trainer = PPOTrainer(
-        model_path=ctx.model_path, tokenizer=ctx.tokenizer, prompts=list(ctx.train_dataset["prompt"]),
-        reward_fn=reward_fn, settings=settings, output_dir=ctx.config.output_dir,
-        peft_config=ctx.peft_config("CAUSAL_LM"), on_log=lambda metrics: append_event(events, metrics),
+        model_path=ctx.plan.model_path, tokenizer=ctx.tokenizer, prompts=list(ctx.train_dataset["prompt"]),
+        reward_fn=reward_fn, settings=ctx.plan.trainer_config(), output_dir=ctx.config.output_dir,
+        peft_config=ctx.plan.peft_config(), on_log=lambda metrics: append_event(events, metrics),
         should_stop=lambda: ctx.stop_flag is not None and ctx.stop_flag.requested,
     )
     return _PPOAdapter(trainer)

@@ -6,19 +6,38 @@ Works on causal bases (a classification head on the last token) and encoder base
 
 from __future__ import annotations
 
-from rlhf.tasks.base import TaskContext
-from rlhf.tasks.models import load_reward_model
+from typing import Any
 
-ROWS = "rm"
-TRL_DEFAULT_LR = 1e-4
+from rlhf.rows import RowContract
+from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
+
+SPEC = TaskSpec(
+    name="rm",
+    label="Reward model",
+    title="reward modelling",
+    rows=RowContract("rm", ("chosen", "rejected"),
+                     plain_layouts={"chosen-rejected": ("chosen", "rejected"),
+                                    "prompt-chosen-rejected": ("prompt", "chosen", "rejected")}),
+    returns="Return a `(chosen, rejected)` tuple of two `str`: the preferred text first.",
+    train_columns=("prompt", "chosen", "rejected"),
+    sequences=(("chosen",), ("rejected",)),
+    model_kind=ModelKind.CLASSIFIER,
+    trainers={"": Trainer("trl", "RewardConfig", "RewardTrainer", 1e-4)},
+    starter_learning_rate=5e-4,
+    card=Card("a reward model: a sequence classifier with a single output that scores a text, higher meaning "
+              "preferred, trained on chosen/rejected pairs (TRL `RewardTrainer`)", "reward-model", how_to_use="score"),
+    order=30,
+    plots=frozenset({Plot.QUALITY}),
+)
 
 
-def build(ctx: TaskContext):
-    from trl import RewardConfig, RewardTrainer
+def resolve(r) -> dict[str, Any]:
+    return r.trl_args(max_length=r.max_length())
 
-    args = ctx.trl_args(RewardConfig, TRL_DEFAULT_LR, max_length=ctx.max_length())
-    model = load_reward_model(ctx.model_path, dtype=ctx.dtype())
+
+def build(ctx):
+    from rlhf.tasks.models import load_reward_model
+
+    model = load_reward_model(ctx.plan.model_path, dtype=ctx.plan.torch_dtype())
     model.config.pad_token_id = ctx.tokenizer.pad_token_id
-    return RewardTrainer(model=model, args=args, train_dataset=ctx.train_dataset, eval_dataset=ctx.eval_dataset,
-                         processing_class=ctx.tokenizer, peft_config=ctx.peft_config("SEQ_CLS", model),
-                         callbacks=ctx.callbacks)
+    return ctx.trl_trainer(model)

@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
-from rlhf.tasks.base import TaskContext
-from rlhf.tasks.models import load_causal_lm
+from typing import Any
 
-ROWS = "sft"
-TRL_DEFAULT_LR = 2e-5
+from rlhf.rows import RowContract
+from rlhf.tasks.spec import Card, ModelKind, TaskSpec, Trainer
+
+SPEC = TaskSpec(
+    name="sft",
+    label="SFT (supervised fine-tuning)",
+    title="supervised fine-tuning",
+    rows=RowContract("sft", ("text",), with_id=True,
+                     plain_layouts={"text": ("text",), "prompt-completion": ("prompt", "completion"),
+                                    "messages": ("messages",)}),
+    returns="Return a `str`: the whole training text, prompt and response in the template.",
+    train_columns=("text", "prompt", "completion", "messages"),
+    sequences=(("text",),),
+    model_kind=ModelKind.CAUSAL,
+    trainers={"": Trainer("trl", "SFTConfig", "SFTTrainer", 2e-5)},
+    starter_learning_rate=1e-3,
+    card=Card("a causal language model, fine-tuned on demonstrations with supervised fine-tuning (TRL "
+              "`SFTTrainer`)", "sft"),
+    order=20,
+)
 
 
-def packing_is_exact(ctx: TaskContext) -> bool:
+def packing_is_exact(hardware) -> bool:
     """TRL packs padding-free (best-fit decreasing), which keeps examples apart only with flash-attention
     kernels; with SDPA or eager attention packed examples would attend to each other. So pack by default only
     where that holds (benchmarks/train_overhead.py measures the speed-up)."""
     import importlib.util
 
-    return ctx.hardware.device == "cuda" and importlib.util.find_spec("flash_attn") is not None
+    return hardware.device == "cuda" and importlib.util.find_spec("flash_attn") is not None
 
 
-def build(ctx: TaskContext, from_scratch: bool = False):
-    from trl import SFTConfig, SFTTrainer
+def _packing(r) -> bool:
+    packing = r.config.training.packing
+    return packing_is_exact(r.hardware) if packing is None else packing
 
-    exact = packing_is_exact(ctx)
-    packing = exact if ctx.config.training.packing is None else ctx.config.training.packing
-    args = ctx.trl_args(SFTConfig, TRL_DEFAULT_LR, max_length=ctx.max_length(), packing=packing)
-    attention = {"attn_implementation": "flash_attention_2"} if packing and exact else {}
-    model = load_causal_lm(ctx.model_path, dtype=ctx.dtype(), from_scratch=from_scratch, **attention)
-    return SFTTrainer(model=model, args=args, train_dataset=ctx.train_dataset, eval_dataset=ctx.eval_dataset,
-                      processing_class=ctx.tokenizer, peft_config=ctx.peft_config("CAUSAL_LM", model),
-                      callbacks=ctx.callbacks)
+
+def resolve(r) -> dict[str, Any]:
+    return r.trl_args(max_length=r.max_length(), packing=_packing(r))
+
+
+def model_kwargs(r) -> dict[str, Any]:
+    return {"attn_implementation": "flash_attention_2"} if _packing(r) and packing_is_exact(r.hardware) else {}
+
+
+def build(ctx):
+    from rlhf.tasks.models import load_causal_lm
+
+    plan = ctx.plan
+    model = load_causal_lm(plan.model_path, dtype=plan.torch_dtype(), from_scratch=plan.from_scratch,
+                           **plan.model_kwargs)
+    return ctx.trl_trainer(model)

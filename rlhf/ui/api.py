@@ -272,14 +272,14 @@ class Api:
         from rlhf.data.layouts import plain_layout_for
         from rlhf.data.sources import resolve_source
         from rlhf.formatting.templates import fits_templates
-        from rlhf.tasks.rows import task_rows
+        from rlhf.tasks.registry import specs
 
         spec = (dataset or "sample").strip()
         source = resolve_source(self._data_ref(spec), split=split or "train", config=config or None)
         layout = source.layout()
         records = _count_records(source)
         first = _first_records(source, layout, max(0, min(int(examples), 20)))
-        plain = [t for t in TASKS if plain_layout_for(task_rows(t).plain_layouts, layout) is not None]
+        plain = [s.name for s in specs() if plain_layout_for(s.rows.plain_layouts, layout) is not None]
         templates = layout.is_argilla and fits_templates(layout.fields + layout.questions)
         return {
             "dataset": spec if source.kind != "sample" else "sample",
@@ -332,7 +332,9 @@ class Api:
         from rlhf.data.sources import resolve_source
 
         source = resolve_source(self._data_ref(dataset), split=split or "train", config=config or None)
-        result = probe_records(source, task, self.user_code(code, task, caller), limit=limit,
+        from rlhf.tasks.registry import spec
+
+        result = probe_records(source, spec(task).rows, self.user_code(code, task, caller), limit=limit,
                                limits=self.code_limits(probe=True))
         return {"task": task, "layout": result["layout"], "function": result["function"],
                 "columns": result["columns"], "records": result["records"]}

@@ -1,0 +1,238 @@
+"""Resolve once: a run config → the :class:`TrainPlan` that training, the exported script and the card all read.
+
+A run config leaves most settings empty ("the task's default for this hardware"). :func:`resolve` fills them in
+one place: the model's folder, the dtype, the exact keyword arguments of the task's TRL ``*Config`` (or of our
+PPO's settings), LoRA, and what the trainer is given. ``rlhf train`` builds its trainer from the plan and writes
+it to ``plan.json``; ``export-script`` prints the same arguments; the Train tab and the model card show them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlhf.errors import ConfigError
+from rlhf.runs.config import RunConfig
+from rlhf.tasks.spec import TaskSpec, Trainer
+
+LORA_LEARNING_RATE_FACTOR = 10.0  # LoRA trains a small adapter: TRL's full-model rates barely move it
+CALLBACKS = ("EventsCallback", "StopCallback")  # metrics to events.jsonl; SIGTERM stops with a checkpoint
+
+
+@dataclass(frozen=True)
+class Hardware:
+    device: str  # "cuda" | "mps" | "cpu"
+    gpus: int
+    bf16: bool
+
+    @classmethod
+    def detect(cls) -> "Hardware":
+        import torch
+
+        if torch.cuda.is_available():
+            return cls("cuda", torch.cuda.device_count(), torch.cuda.is_bf16_supported())
+        return cls("cpu", 0, False)
+
+
+CPU = Hardware("cpu", 0, False)
+
+
+@dataclass
+class Resolver:
+    """What a task's ``resolve`` may look at: the settings, the hardware and the model, never data or weights."""
+
+    config: RunConfig
+    spec: TaskSpec
+    hardware: Hardware
+    is_starter: bool
+    model_max_length: int | None = None  # the tokenizer's limit, when it has one
+
+    @property
+    def trainer(self) -> Trainer:
+        return self.spec.trainer(self.config)
+
+    @property
+    def has_eval(self) -> bool:
+        return self.config.data.train_size < 1  # prepare splits off a test set exactly then
+
+    def default_learning_rate(self) -> float:
+        if self.is_starter:
+            return self.spec.starter_learning_rate
+        factor = LORA_LEARNING_RATE_FACTOR if self.config.lora.use_peft else 1.0
+        return self.trainer.default_learning_rate * factor
+
+    def learning_rate(self) -> float:
+        return self.config.training.learning_rate or self.default_learning_rate()
+
+    def max_length(self, fallback: int = 1024) -> int:
+        return max_length(self.config, self.model_max_length, fallback)
+
+    def bf16(self) -> bool:
+        t = self.config.training
+        return self.hardware.bf16 if t.bf16 is None else t.bf16
+
+    def trl_args(self, **task_args: Any) -> dict[str, Any]:
+        """A TRL ``*Config``'s keyword arguments: common fields, the task's own, then the user's ``extra``;
+        only the fields the config class has."""
+        t, hw = self.config.training, self.hardware
+        config_cls, _ = self.trainer.classes()
+        batch = t.per_device_train_batch_size or (8 if hw.device == "cuda" else 4)
+        args: dict[str, Any] = dict(
+            output_dir=self.config.output_dir,
+            run_name=self.config.run_name,
+            learning_rate=self.learning_rate(),
+            per_device_train_batch_size=batch,
+            per_device_eval_batch_size=t.per_device_eval_batch_size or batch,
+            gradient_accumulation_steps=t.gradient_accumulation_steps,
+            num_train_epochs=t.num_train_epochs,
+            max_steps=t.max_steps,
+            logging_steps=t.logging_steps or (1 if 0 < t.max_steps <= 200 else 10),
+            save_strategy="steps",
+            save_steps=t.save_steps or 500,
+            save_total_limit=t.save_total_limit,
+            eval_strategy="steps" if (t.eval_steps and self.has_eval) else "no",
+            eval_steps=t.eval_steps,
+            warmup_ratio=t.warmup_ratio,
+            lr_scheduler_type=t.lr_scheduler_type,
+            weight_decay=t.weight_decay,
+            seed=t.seed,
+            bf16=self.bf16(),
+            use_cpu=hw.device == "cpu",
+            report_to="none",
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+        )
+        args.update(task_args)
+        known = {f.name for f in dataclasses.fields(config_cls)}
+        if t.gradient_checkpointing:  # transformers 5 renamed it; the run config keeps the familiar name
+            args["activation_checkpointing" if "activation_checkpointing" in known else "gradient_checkpointing"] = True
+        for name, value in t.extra.items():
+            if name not in known:
+                raise ConfigError(f"extra.{name}: not a {config_cls.__name__} argument.")
+            args[name] = value
+        return {k: v for k, v in args.items() if k in known}
+
+
+@dataclass
+class TrainPlan:
+    """One run, resolved: what trains, on what, with which exact arguments."""
+
+    config: RunConfig
+    spec: TaskSpec
+    trainer: Trainer
+    model_path: str
+    hardware: Hardware
+    is_starter: bool
+    dtype: str  # "float32" | "bfloat16"
+    args: dict[str, Any]  # the trainer config's exact keyword arguments
+    lora: dict[str, Any] | None  # LoraConfig's keyword arguments, or None for full fine-tuning
+    model_max_length: int | None = None  # the tokenizer's limit, when it has one
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # extra from_pretrained arguments
+    callbacks: tuple[str, ...] = CALLBACKS
+    _built: Any = field(default=None, repr=False, compare=False)
+
+    def max_length(self, fallback: int = 1024) -> int:
+        return max_length(self.config, self.model_max_length, fallback)
+
+    @property
+    def from_scratch(self) -> bool:
+        return self.spec.name == "pretrain" and self.config.from_scratch
+
+    def trainer_config(self):
+        """The trainer's config object (a TRL ``*Config``, or our ``PPOSettings``), built once from :attr:`args`."""
+        if self._built is None:
+            config_cls, _ = self.trainer.classes()
+            try:
+                self._built = config_cls(**self.args)
+            except (ValueError, TypeError) as error:
+                raise ConfigError(f"training settings rejected by {config_cls.__name__}: {error}") from None
+        return self._built
+
+    def torch_dtype(self):
+        import torch
+
+        return getattr(torch, self.dtype)
+
+    def peft_config(self, model=None):
+        """LoRA settings, with the target modules checked against ``model`` so a typo fails with a clear message
+        before training instead of deep inside PEFT."""
+        if self.lora is None:
+            return None
+        from peft import LoraConfig
+
+        targets = self.config.lora.lora_target_modules
+        if model is not None and targets:
+            names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+            missing = [t for t in targets if t not in names]
+            if missing:
+                import torch
+
+                linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                                 if isinstance(module, torch.nn.Linear) or type(module).__name__ == "Conv1D"})
+                raise ConfigError(f"lora_target_modules: {', '.join(missing)} not found in {self.config.model}; its "
+                                  f"linear layers are: {', '.join(linear)}.")
+        return LoraConfig(**self.lora)
+
+    def to_dict(self) -> dict[str, Any]:
+        """For ``plan.json``, the card and the Train tab: plain JSON values."""
+        return {"task": self.spec.name, "description": self.spec.describe(self.config),
+                "trainer": f"{self.trainer.module}.{self.trainer.trainer}",
+                "config_class": f"{self.trainer.module}.{self.trainer.config}", "model": self.config.model,
+                "model_path": self.model_path, "dtype": self.dtype, "device": self.hardware.device,
+                "args": json.loads(json.dumps(self.args, default=str)), "lora": self.lora,
+                "model_kwargs": self.model_kwargs, "callbacks": list(self.callbacks)}
+
+    def save(self, path: str | Path, built_config: Any = None) -> None:
+        """``plan.json``; with the config object the trainer was given, its full ``to_dict()`` beside the args."""
+        data = self.to_dict()
+        if built_config is not None:
+            fields = built_config.to_dict() if hasattr(built_config, "to_dict") else dataclasses.asdict(built_config)
+            data["trainer_config"] = json.loads(json.dumps(fields, default=str))
+        Path(path).write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def max_length(config: RunConfig, limit: int | None, fallback: int = 1024) -> int:
+    """The run's ``max_length``, else the tokenizer's limit capped at ``fallback``."""
+    return config.training.max_length or (min(fallback, int(limit)) if limit and limit < 1e9 else fallback)
+
+
+def model_max_length(model_path: str) -> int | None:
+    """The tokenizer's length limit from ``tokenizer_config.json``, without loading the tokenizer."""
+    try:
+        data = json.loads((Path(model_path) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("model_max_length")
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def resolve(config: RunConfig, hardware: Hardware | None = None, model_path: str | None = None,
+            max_length_limit: int | None = None) -> TrainPlan:
+    """The run's plan. ``model_path`` is the folder ``from_pretrained`` reads (found from ``config.model`` when
+    not given); ``max_length_limit`` the tokenizer's ``model_max_length`` (read from the folder when not given)."""
+    from rlhf.starter import is_starter
+    from rlhf.tasks.registry import task_module
+
+    config.validate()
+    module = task_module(config.task)
+    spec: TaskSpec = module.SPEC
+    if model_path is None:
+        from rlhf.tasks.models import resolve_model_path
+
+        model_path = resolve_model_path(config.model, "model")
+    hardware = hardware or Hardware.detect()
+    resolver = Resolver(config, spec, hardware, is_starter(config.model),
+                        max_length_limit if max_length_limit is not None else model_max_length(model_path))
+    lora = config.lora
+    peft = None if not lora.use_peft else dict(
+        r=lora.lora_r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
+        target_modules=lora.lora_target_modules or "all-linear", task_type=spec.model_kind.peft_task_type)
+    args = module.resolve(resolver)
+    model_kwargs = module.model_kwargs(resolver) if hasattr(module, "model_kwargs") else {}
+    return TrainPlan(config=config, spec=spec, trainer=resolver.trainer, model_path=str(model_path),
+                     hardware=hardware, is_starter=resolver.is_starter,
+                     dtype="bfloat16" if resolver.bf16() else "float32", args=args, lora=peft,
+                     model_max_length=resolver.model_max_length, model_kwargs=model_kwargs)
