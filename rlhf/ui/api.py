@@ -28,16 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from rlhf import TASKS
 from rlhf.errors import ConfigError, DataError, RlhfError
 from rlhf.formatting.templates import fill_template
+from rlhf.ui import tasks
 
 log = logging.getLogger("rlhf.ui")
 
-TASK_LABELS = {"pretrain": "Pre-training", "sft": "SFT (supervised fine-tuning)", "rm": "Reward model",
-               "rl": "RL prompts", "dpo": "DPO", "reward": "RL reward function"}
-CODE_TASKS = ("pretrain", "sft", "rm", "rl", "dpo", "reward")  # editor tabs: the row tasks plus the reward function
-CAUSAL_TASKS = ("pretrain", "sft", "rl", "dpo")
 UPLOADS = ".uploads"
 UPLOAD_PREFIX = "upload:"
 PROMPT_FORMATS = ("template", "chat", "raw")
@@ -251,7 +247,7 @@ class Api:
         for run in self.visible_runs(caller):
             if run["status"] != "finished":
                 continue
-            if (kind == "reward") != (run.get("task") == "rm"):
+            if not (tasks.scores(run.get("task")) if kind == "reward" else tasks.chat(run.get("task"))):
                 continue
             choices.append((f"{run['id']} ({run.get('task')}, step {run.get('step') or 0})", run["id"]))
         return choices
@@ -294,7 +290,7 @@ class Api:
             "examples": first,
             "plain_tasks": plain,
             "templates_fit": templates,
-            "needs_function": [t for t in TASKS if t not in plain and not templates],
+            "needs_function": [t for t in tasks.names() if t not in plain and not templates],
         }
 
     def default_code(self, task: str, data: dict[str, Any] | None = None) -> str:
@@ -303,7 +299,7 @@ class Api:
 
         if data and task in data.get("plain_tasks", ()):
             return ""
-        return template_source(task)
+        return template_source(tasks.template(task))
 
     def user_code(self, code: str | None, task: str, caller: Caller):
         """Editor text → a UserCode for the sandbox (None for empty: plain columns or the built-in template)."""
@@ -313,10 +309,10 @@ class Api:
         code = (code or "").strip("\n")
         if not code.strip():
             return None
-        if not caller.may_run_code and code.strip() != template_source(task).strip():
+        if not caller.may_run_code and code.strip() != template_source(tasks.template(task)).strip():
             raise ConfigError(self.settings.access_note() or "Running your own code is not allowed here.")
-        default = "reward_func" if task == "reward" else "formatting_func"
-        filename = "reward_func.py" if task == "reward" else "formatting_func.py"
+        default = "reward_func" if task == tasks.REWARD else "formatting_func"
+        filename = "reward_func.py" if task == tasks.REWARD else "formatting_func.py"
         return UserCode.from_text(code + "\n", function_name(code, default), filename=filename)
 
     def probe_code(self, task: str, code: str, caller: Caller, dataset: str = "sample", config: str = "",
@@ -325,16 +321,13 @@ class Api:
         completions), in the sandbox; each record's rows, drop reason or error."""
         from rlhf.formatting.probe import probe_records
 
-        if task == "reward":
+        spec = tasks.check(task, reward=True)
+        if spec is None:
             return self._probe_reward(code, caller)
-        if task not in TASKS:
-            raise ConfigError(f"task: choose one of {', '.join(TASKS)} (or 'reward').")
         from rlhf.data.sources import resolve_source
 
         source = resolve_source(self._data_ref(dataset), split=split or "train", config=config or None)
-        from rlhf.tasks.registry import spec
-
-        result = probe_records(source, spec(task).rows, self.user_code(code, task, caller), limit=limit,
+        result = probe_records(source, spec.rows, self.user_code(code, task, caller), limit=limit,
                                limits=self.code_limits(probe=True))
         return {"task": task, "layout": result["layout"], "function": result["function"],
                 "columns": result["columns"], "records": result["records"]}
@@ -350,7 +343,7 @@ class Api:
     def _probe_reward(self, code: str, caller: Caller) -> dict[str, Any]:
         from rlhf.formatting.probe import probe_reward
 
-        return probe_reward(self.user_code(code, "reward", caller), self.code_limits(probe=True))
+        return probe_reward(self.user_code(code, tasks.REWARD, caller), self.code_limits(probe=True))
 
     def preview(self, task: str = "sft", dataset: str = "sample", code: str = "", caller: Caller | None = None,
                 model: str = "starter", train_size: float = 0.8, seed: int = 42, config: str = "",
@@ -360,8 +353,7 @@ class Api:
         from rlhf.prepare_rows import prepare_dataset
 
         caller = caller or Caller("local")
-        if task not in TASKS:
-            raise ConfigError(f"task: choose one of {', '.join(TASKS)}.")
+        tasks.check(task)
         user = self.user_code(code, task, caller)
         model_libraries()
         prepared, summary = prepare_dataset(
@@ -394,17 +386,11 @@ class Api:
             tokenizer = self._tokenizer(path)
         except Exception as error:  # offline Hub id, a folder without a tokenizer…
             return {"model": model, "note": f"No tokenizer for '{model}': {error_message(error)}"}
-        columns = {"pretrain": ["text"], "sft": ["text"], "rl": ["prompt"], "rm": ["chosen", "rejected"],
-                   "dpo": ["chosen", "rejected"]}[task]
-        columns = [c for c in columns if c in rows.column_names] or [c for c in ("text", "prompt", "messages")
-                                                                      if c in rows.column_names][:1]
         series: dict[str, list[int]] = {}
-        for column in columns:
-            texts = rows[column]
-            if task == "dpo" and "prompt" in rows.column_names:
-                texts = [p + c for p, c in zip(rows["prompt"], texts)]
-            texts = [t if isinstance(t, str) else str(t) for t in texts]
-            series[column] = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        for name, columns in token_sequences(tasks.check(task).sequences, rows.column_names).items():
+            parts = [rows[c] for c in columns]
+            texts = ["".join(p if isinstance(p, str) else str(p) for p in row) for row in zip(*parts)]
+            series[name] = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
         return {"model": model, "max_length": _model_max_length(tokenizer), "lengths": series,
                 "stats": {c: _stats(v) for c, v in series.items()}}
 
@@ -439,8 +425,7 @@ class Api:
 
         if not caller.may_run_code:
             raise ConfigError(self.settings.access_note() or "Training is not allowed here.")
-        if task not in TASKS:
-            raise ConfigError(f"task: choose one of {', '.join(TASKS)}.")
+        tasks.check(task)
         user = self.user_code(code, task, caller)
         run = RunConfig(task=task, model=self.model_path(model, caller),
                         data=DataSettings(dataset=self.dataset_path(dataset), dataset_config=config or None,
@@ -462,15 +447,16 @@ class Api:
                 value = _coerce(name, str(f.type), value)
             target = getattr(run, section) if section else run
             setattr(target, name, value)
-        reward = self.user_code(reward_code, "reward", caller) if task == "rl" else None
+        rewarded = tasks.rewarded(task)
+        reward = self.user_code(reward_code, tasks.REWARD, caller) if rewarded else None
         if reward is not None:
             run.rl.reward_code, run.rl.reward_function = reward.source, reward.function
         run.replace(output_dir=str(self.runs_dir)).validate()  # the settings first: they cost nothing to check
         from rlhf.tasks.models import check_models
 
-        if task == "rl" and run.rl.reward_models:
+        if rewarded and run.rl.reward_models:
             model_libraries()  # their configs are read with transformers
-        check_models(run.model, run.rl.reward_models if task == "rl" else [])
+        check_models(run.model, run.rl.reward_models if rewarded else [])
         run_id = self.manager.submit(run)
         write_owner(self.runs_dir / run_id, caller.owner)
         self._forget_runs()
@@ -751,6 +737,16 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def token_sequences(sequences: tuple[tuple[str, ...], ...], columns: list[str]) -> dict[str, tuple[str, ...]]:
+    """The texts one row trains on (the task's ``sequences``), named by their last column ("chosen" for DPO's
+    prompt + chosen), limited to the columns present; else the first text-like column there is."""
+    out = {seq[-1]: seq for seq in sequences if seq and all(c in columns for c in seq)}
+    if not out:
+        out = {c: (c,) for c in ("text", "prompt", "messages") if c in columns}
+        out = dict(list(out.items())[:1])
+    return out
 
 
 def _stats(values: list[int]) -> dict[str, float]:

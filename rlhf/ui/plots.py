@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-COLUMNS = ["step", "value", "series"]
 PALETTE = ("#2563eb", "#f97316", "#16a34a", "#dc2626", "#9333ea", "#0891b2", "#ca8a04", "#db2777")
 
 LOSS_KEYS = {"loss": "train loss", "eval_loss": "eval loss", "loss/policy": "policy loss",
@@ -31,7 +30,7 @@ def _is_reward(key: str) -> bool:
 
 
 def _is_quality(key: str) -> bool:
-    """RM: accuracy and margin; DPO: rewards/accuracies and rewards/margins; train and eval."""
+    """RM: accuracy and margin; DPO, KTO, ORPO: rewards/accuracies and rewards/margins; train and eval."""
     return key.removeprefix("eval_") in ("accuracy", "margin", "rewards/accuracies", "rewards/margins")
 
 
@@ -70,11 +69,16 @@ def frame(rows: list[dict[str, Any]]):
 
 
 def run_frames(events: list[dict[str, Any]], task: str | None) -> dict[str, Any]:
-    """``{"loss": df, "reward": df, "quality": df}``; an empty frame (with the columns) where nothing was logged."""
+    """``{"loss": df, "reward": df, "quality": df}``; an empty frame (with the columns) where nothing was logged
+    or where the task's spec shows no such plot (:attr:`rlhf.tasks.spec.TaskSpec.plots`)."""
+    from rlhf.tasks.spec import Plot
+    from rlhf.ui.tasks import plots
+
+    shown = plots(task)
     return {
         "loss": frame(metric_rows(events, lambda k: k in LOSS_KEYS)),
-        "reward": frame(metric_rows(events, _is_reward)) if task == "rl" else frame([]),
-        "quality": frame(metric_rows(events, _is_quality)) if task in ("rm", "dpo") else frame([]),
+        "reward": frame(metric_rows(events, _is_reward)) if Plot.REWARD in shown else frame([]),
+        "quality": frame(metric_rows(events, _is_quality)) if Plot.QUALITY in shown else frame([]),
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from rlhf.ui.api import TASK_LABELS
+from rlhf.ui import tasks
 from rlhf.ui.tabs import PRIVATE, Ctx, done, problem
 
 SOURCES = ("Bundled sample", "Hugging Face Hub", "Upload a file")
@@ -26,11 +26,11 @@ def describe(info: dict[str, Any] | None) -> str:
         lines.append(f"**Columns:** {', '.join(f'`{c}`' for c in info['columns'])}")
     notes = []
     if info["plain_tasks"]:
-        notes.append("plain columns, no function needed: " + ", ".join(TASK_LABELS[t] for t in info["plain_tasks"]))
+        notes.append("plain columns, no function needed: " + ", ".join(tasks.label(t) for t in info["plain_tasks"]))
     if info["templates_fit"]:
         notes.append("dolly-style Argilla fields: every task starts from its template in the Format tab")
     if info["needs_function"] and not info["templates_fit"]:
-        notes.append("needs a formatting function (Format tab): " + ", ".join(TASK_LABELS[t]
+        notes.append("needs a formatting function (Format tab): " + ", ".join(tasks.label(t)
                                                                                for t in info["needs_function"]))
     if info["layout"] == "argilla-v2":
         notes.append("Argilla 2.x rows are converted to the 1.x record shape shown below, so 1.x functions run "

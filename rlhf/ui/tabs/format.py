@@ -8,27 +8,17 @@ from typing import Any
 
 import gradio as gr
 
-from rlhf.ui.api import CODE_TASKS, TASK_LABELS
+from rlhf.ui import tasks
 from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, read_only_banner
 
-CONTRACTS = {
-    "pretrain": "Return a `str` (a passage of training text).",
-    "sft": "Return a `str`: the whole training text, prompt and response in the template.",
-    "rm": "Return a `(chosen, rejected)` tuple of two `str`: the preferred text first.",
-    "rl": "Return a `str`: the prompt the policy completes (the template up to `### Response:`).",
-    "dpo": "Return a `(prompt, chosen, rejected)` tuple of three `str`; the trainer appends each completion to the "
-           "prompt.",
-    "reward": "`reward_func(completions, prompts=None, **kwargs) -> list[float]`, TRL's signature: one reward per "
-              "completion, higher is better. *Run* tries it on five completions of the seed's toad/frog prompt; "
-              "select it in the Train tab for an RL run.",
-}
+DEFAULT_TASK = tasks.DEFAULT
 RULES = ("Argilla's rules: the function gets one record (a dict, shown in the Data tab) and returns one row, "
          "`None` to drop the record, or a list/generator of rows.")
 
 
 def contract(task: str, data: dict[str, Any] | None) -> str:
-    text = f"**{TASK_LABELS[task]}.** {CONTRACTS[task]}"
-    if task == "reward":
+    text = f"**{tasks.label(task)}.** {tasks.returns(task)}"
+    if task == tasks.REWARD:
         return text
     text += " " + RULES
     if data and task in data.get("plain_tasks", ()):
@@ -43,13 +33,13 @@ def contract(task: str, data: dict[str, Any] | None) -> str:
 
 
 def initial_codes(ctx: Ctx, data: dict[str, Any] | None) -> dict[str, str]:
-    return {task: ctx.api.default_code(task, data) for task in CODE_TASKS}
+    return {task: ctx.api.default_code(task, data) for task in tasks.code_entries()}
 
 
 def outcomes(result: dict[str, Any]) -> str:
     """Each record's outcome as Markdown: its rows in text blocks (newlines kept), why it was dropped, or the
     error in red."""
-    if result["task"] == "reward":
+    if result["task"] == tasks.REWARD:
         lines = ["Each completion follows this prompt:", "", _fenced(result["prompt"]), "",
                  "| completion | reward |", "|---|---|"]
         for item in result["records"]:
@@ -107,10 +97,9 @@ def build(ctx: Ctx) -> None:
                 "dolly-style Argilla data (like the sample); functions written for Argilla's `ArgillaTrainer` run "
                 "unchanged. The code runs in an isolated process with a time and memory limit.")
     with gr.Row(equal_height=True):
-        task = gr.Dropdown([(TASK_LABELS[t], t) for t in CODE_TASKS], value="sft", label="Function for",
-                           scale=1, min_width=220)
-        terms = gr.Markdown(contract("sft", data), elem_classes="rlhf-note")
-    editor = gr.Code(codes["sft"], language="python", lines=22, max_lines=40, label="formatting_func (Python)",
+        task = gr.Dropdown(tasks.code_choices(), value=DEFAULT_TASK, label="Function for", scale=1, min_width=220)
+        terms = gr.Markdown(contract(DEFAULT_TASK, data), elem_classes="rlhf-note")
+    editor = gr.Code(codes[DEFAULT_TASK], language="python", lines=22, max_lines=40, label="formatting_func (Python)",
                      interactive=settings.open_code, elem_id="format-editor")
     with gr.Row(equal_height=True):
         run = gr.Button("Run on 5 records", variant="primary", scale=0, min_width=180, size="md")
@@ -121,7 +110,7 @@ def build(ctx: Ctx) -> None:
                               elem_classes="rlhf-note")
     results = gr.Markdown("", container=True, padding=True, max_height=640, label="Result per record",
                           elem_id="format-results")
-    editor_task = gr.State("sft")
+    editor_task = gr.State(DEFAULT_TASK)
     codes_state = gr.State(codes)
     ctx.c.update(format_task=task, format_terms=terms, format_editor=editor, format_run=run, format_reset=reset,
                  format_clear=clear, format_message=message, format_results=results, editor_task=editor_task,
@@ -133,10 +122,10 @@ def wire(ctx: Ctx) -> None:
 
     def switch(task: str, editor_value: str, codes: dict, editor_task: str, data: dict):
         codes = dict(codes or {}, **{editor_task: editor_value or ""})
-        label = "reward_func (Python)" if task == "reward" else "formatting_func (Python)"
+        reward = task == tasks.REWARD
+        label = "reward_func (Python)" if reward else "formatting_func (Python)"
         return (gr.update(value=codes.get(task, ""), label=label), codes, task, contract(task, data), "", "",
-                gr.update(visible=task != "reward"), gr.update(value="Run on 5 examples" if task == "reward"
-                                                               else "Run on 5 records"))
+                gr.update(visible=not reward), gr.update(value="Run on 5 examples" if reward else "Run on 5 records"))
 
     c["format_task"].change(switch, [c["format_task"], c["format_editor"], c["codes"], c["editor_task"],
                                      c["data_state"]],
@@ -146,7 +135,7 @@ def wire(ctx: Ctx) -> None:
     def reset(task: str, data: dict):
         from rlhf.formatting.templates import template_source
 
-        return template_source(task), done("Reset to the template.")
+        return template_source(tasks.template(task)), done("Reset to the template.")
 
     c["format_reset"].click(reset, [c["format_task"], c["data_state"]], [c["format_editor"], c["format_message"]],
                             queue=False, **PRIVATE)
@@ -165,7 +154,7 @@ def wire(ctx: Ctx) -> None:
         errors = sum(1 for r in result["records"] if r["error"])
         what = (f"Used the plain columns ({result['function'].split(': ', 1)[-1].rstrip(')')})"
                 if result["function"].startswith("none") else f"Ran `{result['function']}`")
-        summary = (f"{what} on {len(result['records'])} {'examples' if task == 'reward' else 'records'}"
+        summary = (f"{what} on {len(result['records'])} {'examples' if task == tasks.REWARD else 'records'}"
                    + (f": <b>{errors} raised an error</b> (see below)." if errors else "."))
         return (problem(summary) if errors else done(summary)), outcomes(result)
 
@@ -176,8 +165,8 @@ def wire(ctx: Ctx) -> None:
     def dataset_changed(data: dict, codes: dict, editor_task: str, editor_value: str, old: dict):
         """Editors the user has not touched follow the new dataset's defaults (template or plain columns)."""
         codes = dict(codes or {}, **{editor_task: editor_value or ""})
-        before = {t: api.default_code(t, old) for t in CODE_TASKS}
-        for task in CODE_TASKS:
+        before = {t: api.default_code(t, old) for t in tasks.code_entries()}
+        for task in tasks.code_entries():
             if codes.get(task, "") == before[task]:
                 codes[task] = api.default_code(task, data)
         return codes, codes.get(editor_task, ""), contract(editor_task, data), data

@@ -7,8 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from rlhf import TASKS
-from rlhf.ui.api import TASK_LABELS
+from rlhf.ui import tasks
 from rlhf.ui.plots import color_map, histogram
 from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, problem
 from rlhf.ui.tabs.data import short
@@ -42,14 +41,14 @@ def build(ctx: Ctx) -> None:
     data = ctx.c["initial_data"]
     label = gr.Markdown(short(data), elem_classes="rlhf-note")
     with gr.Row(equal_height=True):
-        task = gr.Dropdown([(TASK_LABELS[t], t) for t in TASKS], value="sft", label="Task", min_width=200)
+        task = gr.Dropdown(tasks.choices(), value=tasks.DEFAULT, label="Task", min_width=200)
         model = gr.Dropdown(ctx.api.list_models(ctx.caller(None, "", None)) if ctx.settings.single_user else
                             [("starter (tiny offline model)", "starter")], value="starter",
                             label="Tokenizer of", allow_custom_value=True, min_width=220,
                             info="'starter', a finished run, or a Hub id")
-        train_size = gr.Slider(0.5, 1.0, value=0.8, step=0.05, label="train_size", min_width=200,
-                               info="fraction of rows for training; the rest is the test split")
-        seed = gr.Number(42, label="seed (split)", precision=0, min_width=120)
+        train_size = gr.Slider(0.5, 1.0, value=tasks.setting_default("train_size"), step=0.05, label="train_size",
+                               min_width=200, info=tasks.setting_help("train_size"))
+        seed = gr.Number(tasks.setting_default("split_seed"), label="seed (split)", precision=0, min_width=120)
     with gr.Row(equal_height=True):
         run = gr.Button("Prepare preview", variant="primary", scale=0, min_width=180, size="md")
         message = gr.Markdown()

@@ -8,34 +8,21 @@ from typing import Any
 
 import gradio as gr
 
-from rlhf import TASKS
-from rlhf.ui.api import TASK_LABELS
+from rlhf.tasks.spec import Plot
+from rlhf.ui import tasks
 from rlhf.ui.plots import color_map, run_frames
 from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, problem, read_only_banner
 from rlhf.ui.tabs.data import short
 
-# (name, default, precision, info): the key hyper-parameters, by their TRL / transformers names.
-NUMBERS = (
-    ("learning_rate", None, None, "empty: the task's default (tuned for the starter model)"),
-    ("num_train_epochs", 1.0, None, "used when max_steps is -1"),
-    ("max_steps", -1, 0, "-1: train for num_train_epochs"),
-    ("per_device_train_batch_size", None, 0, "empty: 4 on CPU, 8 on GPU"),
-    ("gradient_accumulation_steps", 1, 0, None),
-    ("max_length", None, 0, "empty: the model's limit, at most 1024"),
-    ("logging_steps", None, 0, "empty: every step for short runs, else 10"),
-    ("save_steps", None, 0, "empty: 500 (a checkpoint is also saved on Stop)"),
-    ("warmup_ratio", 0.0, None, None),
-    ("weight_decay", 0.0, None, None),
-    ("seed", 42, 0, None),
-    ("beta", None, None, "DPO / GRPO / RLOO: strength of the KL penalty; empty: TRL's default"),
-)
+# The key hyper-parameters, by their TRL / transformers names; defaults, types and help text come from the
+# RunConfig fields (rlhf.runs.config), where an empty box means the engine's choice for the task and model.
+NUMBERS = ("learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
+           "gradient_accumulation_steps", "max_length", "logging_steps", "save_steps", "warmup_ratio",
+           "weight_decay", "seed", "beta")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial")
-RL_NUMBERS = (
-    ("num_generations", None, 0, "completions per prompt (GRPO/RLOO); empty: 4"),
-    ("max_completion_length", None, 0, "empty: 32 tokens for the starter, else 256"),
-    ("temperature", 1.0, None, "sampling temperature of the rollouts"),
-    ("kl_coef", 0.05, None, "PPO: KL penalty to the reference model"),
-)
+RL_NUMBERS = ("num_generations", "max_completion_length", "temperature", "kl_coef")
+LORA_NUMBERS = ("lora_r", "lora_alpha", "lora_dropout")
+DEFAULT_OPTION = "default (TRL's)"
 RUN_HEADERS = ["run", "task", "model", "status", "step", "loss"]
 EMPTY_RUNS = "*No runs yet — start one above.*"
 
@@ -57,7 +44,7 @@ def loss_of(run: dict[str, Any]) -> str:
 
 def run_details(detail: dict[str, Any]) -> str:
     run = detail["run"]
-    parts = [f"**{run['id']}** · {TASK_LABELS.get(run['task'], run['task'])} on `{run['model']}` · "
+    parts = [f"**{run['id']}** · {tasks.label(run['task'])} on `{run['model']}` · "
              f"**{status_text(run)}**" + (f" · step {run['step']}" if run.get("step") else "")]
     metrics = detail.get("metrics") or {}
     shown = [f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float) and k in (
@@ -72,17 +59,32 @@ def run_details(detail: dict[str, Any]) -> str:
     if run.get("error"):
         parts.append(f"<div class='rlhf-error'>⚠️ {run['error']}</div>")
     elif run["status"] == "finished":
-        use = "score texts with it" if run["task"] == "rm" else "chat with it"
+        use = "chat with it" if tasks.chat(run["task"]) else "score texts with it"
         parts.append(f"Finished: {use} in **Chat & Score**, or publish it in **Hub**.")
     return "\n\n".join(parts)
 
 
-def number_input(name: str, default: float | None, precision: int | None, info: str | None):
-    """A number with a default as ``gr.Number``; one whose default is the engine's choice as a text box whose
-    empty value means "default" (a Number cannot be left empty)."""
+def number_input(name: str):
+    """A run setting's number: one with a default as ``gr.Number``; one whose default is the engine's choice as a
+    text box whose empty value means "default" (a Number cannot be left empty)."""
+    default, precision, info = tasks.setting_default(name), tasks.setting_precision(name), tasks.setting_help(name)
     if default is None:
         return gr.Textbox("", label=name, info=info, placeholder="default", min_width=170)
     return gr.Number(default, label=name, precision=precision, info=info, min_width=170)
+
+
+def option_choices(task: str | None, name: str) -> list[tuple[str, str]]:
+    """A fixed-choice setting's dropdown (DPO's loss_type): TRL's default (empty), then the task's values."""
+    return [(DEFAULT_OPTION, "")] + [(value, value) for value in tasks.options(task, name)]
+
+
+def task_updates(task: str) -> tuple[Any, ...]:
+    """What follows the chosen task: the reward box (RL), its variant choices, and each option's dropdown."""
+    variants = tasks.variants(task)
+    algorithm = gr.update(choices=list(variants), value=variants[0]) if variants else gr.skip()
+    options = [gr.update(visible=bool(tasks.options(task, name)), choices=option_choices(task, name), value="")
+               for name in tasks.option_names()]
+    return (gr.update(visible=tasks.rewarded(task)), algorithm, *options)
 
 
 def parse_number(name: str, value: Any, precision: int | None) -> float | int | None:
@@ -109,8 +111,7 @@ def build(ctx: Ctx) -> None:
     note = settings.access_note()
     access = gr.Markdown(read_only_banner(note), visible=bool(note))
     with gr.Row(equal_height=True):
-        task = gr.Dropdown([(TASK_LABELS[t] if t != "rl" else "RL (PPO / GRPO / RLOO)", t) for t in TASKS],
-                           value="sft", label="Task", min_width=200)
+        task = gr.Dropdown(tasks.choices(), value=tasks.DEFAULT, label="Task", min_width=200)
         model = gr.Dropdown([("starter (tiny offline model)", "starter")], value="starter", label="Model",
                             allow_custom_value=True, min_width=280,
                             info="'starter', a finished run (to continue from it), or a Hub id")
@@ -119,26 +120,31 @@ def build(ctx: Ctx) -> None:
         numbers = []
         for start in range(0, len(NUMBERS), 4):
             with gr.Row():
-                numbers += [number_input(*spec) for spec in NUMBERS[start:start + 4]]
+                numbers += [number_input(name) for name in NUMBERS[start:start + 4]]
         with gr.Row():
-            scheduler = gr.Dropdown(list(SCHEDULERS), value="linear", label="lr_scheduler_type", min_width=180)
-            train_size = gr.Slider(0.5, 1.0, value=0.8, step=0.05, label="train_size",
-                                   info="the rest is the eval split", min_width=200)
+            scheduler = gr.Dropdown(list(SCHEDULERS), value=tasks.setting_default("lr_scheduler_type"),
+                                    label="lr_scheduler_type", info=tasks.setting_help("lr_scheduler_type"),
+                                    min_width=180)
+            train_size = gr.Slider(0.5, 1.0, value=tasks.setting_default("train_size"), step=0.05,
+                                   label="train_size", info=tasks.setting_help("train_size"), min_width=200)
+            options = [gr.Dropdown(option_choices(tasks.DEFAULT, name), value="", label=name, min_width=200,
+                                   info=tasks.setting_help(name), visible=bool(tasks.options(tasks.DEFAULT, name)))
+                       for name in tasks.option_names()]
     with gr.Accordion("LoRA settings", open=False, visible=False) as lora_box:
         with gr.Row():
-            lora_r = gr.Number(16, label="lora_r", precision=0)
-            lora_alpha = gr.Number(32, label="lora_alpha", precision=0)
-            lora_dropout = gr.Number(0.05, label="lora_dropout")
+            lora = [gr.Number(tasks.setting_default(name), label=name, precision=tasks.setting_precision(name),
+                              info=tasks.setting_help(name)) for name in LORA_NUMBERS]
     with gr.Accordion("RL: algorithm and reward", open=True, visible=False) as rl_box:
         with gr.Row(equal_height=True):
-            algorithm = gr.Radio(["grpo", "rloo", "ppo"], value="grpo", label="algorithm",
-                                 info="GRPO and RLOO through TRL; PPO: rlhf's compact implementation")
+            variants = next((tasks.variants(name) for name in tasks.names() if tasks.rewarded(name)), ())
+            algorithm = gr.Radio(list(variants), value=tasks.setting_default("algorithm"), label="algorithm",
+                                 info=tasks.setting_help("algorithm"))
             reward_models = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True,
                                         label="reward_models", info="finished reward-model runs (or Hub ids)")
             use_reward_func = gr.Checkbox(False, label="Use the reward function from the Format tab",
                                           info="adds to the reward models' scores")
         with gr.Row():
-            rl_numbers = [number_input(*spec) for spec in RL_NUMBERS]
+            rl_numbers = [number_input(name) for name in RL_NUMBERS]
     with gr.Row(equal_height=True):
         start = gr.Button("Start training", variant="primary", scale=0, min_width=180, size="md",
                           interactive=settings.open_code)
@@ -171,7 +177,7 @@ def build(ctx: Ctx) -> None:
     watch = gr.State({})
     ctx.c.update(train_label=label, train_access=access, train_task=task, train_model=model, use_peft=use_peft,
                  train_numbers=numbers, scheduler=scheduler, train_size=train_size, lora_box=lora_box,
-                 lora=[lora_r, lora_alpha, lora_dropout], rl_box=rl_box, algorithm=algorithm,
+                 lora=lora, train_options=options, rl_box=rl_box, algorithm=algorithm,
                  reward_models=reward_models, use_reward_func=use_reward_func, rl_numbers=rl_numbers,
                  train_start=start, start_message=start_message, runs_empty=empty, runs_table=table,
                  selected_run=selected, stop=stop, resume=resume, export=export, run_message=run_message,
@@ -179,29 +185,36 @@ def build(ctx: Ctx) -> None:
                  run_log=log, script=script, watch=watch, run_details=details)
 
 
+def _numbers(names: tuple[str, ...], values: list) -> dict[str, Any]:
+    parsed = {name: parse_number(name, value, tasks.setting_precision(name)) for name, value in zip(names, values)}
+    return {name: value for name, value in parsed.items() if value is not None}
+
+
 def collect(task: str, use_peft: bool, numbers: list, scheduler: str, train_size: float, lora: list,
-            algorithm: str, reward_models: list, rl_numbers: list) -> dict[str, Any]:
-    """The form → RunConfig settings by TRL name (empty numbers left out: the engine fills in defaults)."""
-    parsed = [parse_number(name, value, precision) for (name, _, precision, _), value in zip(NUMBERS, numbers)]
-    settings: dict[str, Any] = {name: value for (name, *_), value in zip(NUMBERS, parsed) if value is not None}
+            algorithm: str, reward_models: list, rl_numbers: list, options: list | None = None) -> dict[str, Any]:
+    """The form → RunConfig settings by TRL name (empty numbers and options left out: the engine fills in
+    defaults). Only the settings the task reads are sent: its options (DPO's loss_type), RL's reward box."""
+    settings: dict[str, Any] = _numbers(NUMBERS, numbers)
     settings.update(lr_scheduler_type=scheduler, train_size=float(train_size), use_peft=bool(use_peft))
     if use_peft:
-        settings.update({name: value for name, value in zip(("lora_r", "lora_alpha", "lora_dropout"), lora)
-                         if value is not None})
-    if task == "rl":
-        settings.update(algorithm=algorithm, reward_models=list(reward_models or []))
-        parsed = [parse_number(name, value, precision) for (name, _, precision, _), value in zip(RL_NUMBERS,
-                                                                                               rl_numbers)]
-        settings.update({name: value for (name, *_), value in zip(RL_NUMBERS, parsed) if value is not None})
+        settings.update({name: value for name, value in zip(LORA_NUMBERS, lora) if value is not None})
+    for name, value in zip(tasks.option_names(), options or []):
+        if value and value in tasks.options(task, name):
+            settings[name] = value
+    if tasks.rewarded(task):
+        if tasks.variants(task):
+            settings["algorithm"] = algorithm
+        settings["reward_models"] = list(reward_models or [])
+        settings.update(_numbers(RL_NUMBERS, rl_numbers))
     return settings
 
 
 def wire(ctx: Ctx) -> None:
     api, c = ctx.api, ctx.c
-    numbers, lora, rl_numbers = c["train_numbers"], c["lora"], c["rl_numbers"]
+    numbers, lora, rl_numbers, options = c["train_numbers"], c["lora"], c["rl_numbers"], c["train_options"]
 
-    c["train_task"].change(lambda task: gr.update(visible=task == "rl"), c["train_task"], c["rl_box"],
-                           queue=False, **PRIVATE)
+    c["train_task"].change(task_updates, c["train_task"], [c["rl_box"], c["algorithm"], *options], queue=False,
+                           **PRIVATE)
     c["use_peft"].change(lambda on: gr.update(visible=bool(on), open=bool(on)), c["use_peft"], c["lora_box"],
                          queue=False, **PRIVATE)
 
@@ -214,13 +227,13 @@ def wire(ctx: Ctx) -> None:
         try:
             settings = collect(task, use_peft, [form[n] for n in numbers], v("scheduler"), v("train_size"),
                                [form[n] for n in lora], v("algorithm"), v("reward_models"),
-                               [form[n] for n in rl_numbers])
+                               [form[n] for n in rl_numbers], [form[n] for n in options])
         except Exception as error:
             return problem(error), gr.skip()
         data = v("data_state") or {}
-        reward_code = code_for("reward", codes, editor_task, editor_value) if task == "rl" and use_reward_func \
-            else ""
-        if task == "rl" and use_reward_func and not reward_code.strip():
+        use_reward_func = use_reward_func and tasks.rewarded(task)
+        reward_code = code_for(tasks.REWARD, codes, editor_task, editor_value) if use_reward_func else ""
+        if use_reward_func and not reward_code.strip():
             return problem("The reward function editor (Format tab) is empty."), gr.skip()
         try:
             result = api.start_run(task, caller, v("train_model") or "starter", data.get("dataset", "sample"),
@@ -236,7 +249,7 @@ def wire(ctx: Ctx) -> None:
     start_inputs = {c[name] for name in ("train_task", "train_model", "use_peft", "scheduler", "train_size",
                                          "algorithm", "reward_models", "use_reward_func", "data_state", "codes",
                                          "editor_task", "format_editor", "browser_id")}
-    start_inputs |= set(numbers) | set(lora) | set(rl_numbers)
+    start_inputs |= set(numbers) | set(lora) | set(rl_numbers) | set(options)
     c["train_start"].click(start, start_inputs, [c["start_message"], c["selected_run"]], concurrency_limit=4,
                            concurrency_id="quick", **PRIVATE)
 
@@ -320,12 +333,13 @@ def wire(ctx: Ctx) -> None:
             out += ["*Select a run to follow its log and curves.*", None, gr.update(visible=False),
                     gr.update(visible=False), ""]
         else:
-            task = detail["run"]["task"]
+            shown = tasks.plots(detail["run"]["task"])
             out += [run_details(detail),
                     gr.update(value=frames["loss"], color_map=color_map(frames["loss"])),
-                    gr.update(value=frames["reward"], color_map=color_map(frames["reward"]), visible=task == "rl"),
+                    gr.update(value=frames["reward"], color_map=color_map(frames["reward"]),
+                              visible=Plot.REWARD in shown),
                     gr.update(value=frames["quality"], color_map=color_map(frames["quality"]),
-                              visible=task in ("rm", "dpo")),
+                              visible=Plot.QUALITY in shown),
                     "\n".join(detail["log"]) or "(no output yet)"]
         yield (*out, signature)
 

@@ -1,0 +1,148 @@
+"""The tasks as the app shows them: labels, editor entries, templates and what each tab does per task, all read
+from the task registry (:mod:`rlhf.tasks.registry`), so a new task module appears in every tab without a UI file
+naming it.
+
+The one entry that is not a task is the RL reward function's editor (:data:`REWARD`): it has an editor and a
+template in the Format tab, but no rows, no preview and no run of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rlhf.errors import ConfigError
+from rlhf.tasks.registry import spec, specs, task_names
+from rlhf.tasks.spec import Plot, TaskSpec
+
+DEFAULT = "sft"  # the task the dropdowns start on
+REWARD = "reward"  # the Format tab's editor for the RL reward function
+REWARD_LABEL = "RL reward function"
+REWARD_RETURNS = ("`reward_func(completions, prompts=None, **kwargs) -> list[float]`, TRL's signature: one reward "
+                  "per completion, higher is better. *Run* tries it on five completions of the seed's toad/frog "
+                  "prompt; select it in the Train tab for an RL run.")
+
+
+def names() -> tuple[str, ...]:
+    return task_names()
+
+
+def known(name: str) -> TaskSpec | None:
+    """The task's spec, or None for a name the registry does not know (a run of a task since removed)."""
+    try:
+        return spec(name)
+    except ConfigError:
+        return None
+
+
+def check(name: str, reward: bool = False) -> TaskSpec | None:
+    """A task name from a visitor → its spec (None for the reward entry where ``reward`` allows it)."""
+    if reward and name == REWARD:
+        return None
+    found = known(name) if isinstance(name, str) else None
+    if found is None:
+        raise ConfigError(f"task: choose one of {', '.join(names())}" + (f" (or '{REWARD}')." if reward else "."))
+    return found
+
+
+def label(name: str) -> str:
+    """The dropdowns' label; an experimental trainer (TRL's ``trl.experimental``) says so."""
+    if name == REWARD:
+        return REWARD_LABEL
+    found = known(name)
+    if found is None:
+        return name
+    text = found.label
+    if found.experimental and "experimental" not in text.lower():
+        text += " (experimental)"
+    return text
+
+
+def choices() -> list[tuple[str, str]]:
+    """(label, name) for every task, in the registry's order."""
+    return [(label(s.name), s.name) for s in specs()]
+
+
+def code_entries() -> tuple[str, ...]:
+    """The Format tab's editors: every task's formatting function, then the reward function."""
+    return (*names(), REWARD)
+
+
+def code_choices() -> list[tuple[str, str]]:
+    return [(label(name), name) for name in code_entries()]
+
+
+def template(name: str) -> str:
+    """The template file a task's editor starts from (several tasks may share one: ORPO uses DPO's)."""
+    if name == REWARD:
+        return REWARD
+    return check(name).rows.template
+
+
+def returns(name: str) -> str:
+    """What the function returns, for the Format tab's note."""
+    return REWARD_RETURNS if name == REWARD else check(name).returns
+
+
+def chat(name: str | None) -> bool:
+    """A causal model to chat with (else a classifier to score texts with)."""
+    found = known(name or "")
+    return bool(found and found.chat)
+
+
+def scores(name: str | None) -> bool:
+    found = known(name or "")
+    return bool(found and not found.chat)
+
+
+def plots(name: str | None) -> frozenset[Plot]:
+    found = known(name or "")
+    return found.plots if found else frozenset()
+
+
+def rewarded(name: str | None) -> bool:
+    """The task trains against rewards (reward models and/or the reward function): RL's reward plot, its reward
+    settings and the reward function's editor go with it."""
+    return Plot.REWARD in plots(name)
+
+
+def option_names() -> tuple[str, ...]:
+    """Run settings some task restricts to a fixed set of values (DPO's and KTO's ``loss_type``)."""
+    return tuple(dict.fromkeys(name for s in specs() for name in s.options))
+
+
+def options(name: str | None, option: str) -> tuple[str, ...]:
+    found = known(name or "")
+    return tuple(found.options.get(option, ())) if found else ()
+
+
+def variants(name: str | None) -> tuple[str, ...]:
+    """The task's trainer variants (RL's algorithms), empty for tasks with one trainer."""
+    found = known(name or "")
+    return tuple(found.trainers) if found and found.variant_field else ()
+
+
+def setting_field(name: str) -> dataclasses.Field:
+    """The RunConfig field of a run setting, by its (TRL) name: its default, type and help text."""
+    from rlhf.runs.config import section_fields
+
+    for _, f in section_fields():
+        if f.name == name:
+            return f
+    raise KeyError(name)
+
+
+def setting_default(name: str) -> Any:
+    f = setting_field(name)
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+def setting_help(name: str) -> str:
+    return setting_field(name).metadata.get("help", "")
+
+
+def setting_precision(name: str) -> int | None:
+    """0 for a whole-number setting (a ``gr.Number``'s precision), None otherwise."""
+    return 0 if str(setting_field(name).type).startswith("int") else None
