@@ -49,6 +49,19 @@ class Caller:
     may_run_code: bool = True
 
 
+def caller_for(settings, request: Any = None, session: str | None = "", profile: Any = None) -> Caller:
+    """Who is calling, for the page and the API alike: a signed-in user name (``--auth``'s ``request.username``
+    or a Hugging Face sign-in's ``profile``), else the session (the browser's id, an API client's ``session``
+    argument, else its connection). ``request`` and ``profile`` are Gradio's, read by attribute only."""
+    from rlhf.ui.state import new_browser_id, owner_key
+
+    username = (getattr(request, "username", None) if request is not None else None) or (
+        getattr(profile, "username", None) if profile is not None else None)
+    fallback = getattr(request, "session_hash", None) if request is not None else None
+    owner = owner_key(settings.single_user, username, (session or "").strip() or fallback or new_browser_id())
+    return Caller(owner, settings.can_run_code(bool(username)))
+
+
 _LIBRARIES_LOCK = threading.Lock()
 _libraries_ready = False
 

@@ -22,19 +22,13 @@ from typing import Any, Callable
 import gradio as gr
 from gradio.data_classes import FileData
 
-from rlhf.ui.api import Api, Caller, error_message
-from rlhf.ui.state import new_browser_id, owner_key
+from rlhf.ui.api import Api, Caller, caller_for as _caller_for, error_message
 
 
 def caller_for(api: Api, request: gr.Request | None, session: str = "",
                profile: gr.OAuthProfile | None = None) -> Caller:
     """Who is calling: a signed-in user name (``--auth`` or Hugging Face OAuth), else the session."""
-    settings = api.settings
-    username = (getattr(request, "username", None) if request is not None else None) or (
-        profile.username if profile is not None else None)
-    fallback = getattr(request, "session_hash", None) if request is not None else None
-    owner = owner_key(settings.single_user, username, (session or "").strip() or fallback or new_browser_id())
-    return Caller(owner, settings.can_run_code(bool(username)))
+    return _caller_for(api.settings, request, session, profile)
 
 
 def envelope(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -9,14 +9,14 @@ Handlers call :class:`rlhf.ui.api.Api` and only translate between its plain valu
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
-from rlhf.ui.api import Api, Caller, error_message
-from rlhf.ui.state import new_browser_id, owner_key
+from rlhf.ui.api import Api, Caller, caller_for, error_message
 
 PRIVATE = dict(api_visibility="private")
 
@@ -34,17 +34,32 @@ class Ctx:
 
     def caller(self, request: gr.Request | None, browser_id: str | None,
                profile: gr.OAuthProfile | None = None) -> Caller:
-        username = (getattr(request, "username", None) if request is not None else None) or (
-            profile.username if profile is not None else None)
-        session = (browser_id or "").strip() or (getattr(request, "session_hash", None) if request else None)
-        owner = owner_key(self.settings.single_user, username, session or new_browser_id())
-        return Caller(owner, self.settings.can_run_code(bool(username)))
+        """Who is asking: the page's browser id stands where an API client gives its session."""
+        return caller_for(self.settings, request, browser_id, profile)
 
 
 def problem(error: BaseException | str) -> str:
     """An error for the Markdown beside the control that caused it."""
     text = error if isinstance(error, str) else error_message(error)
     return f"<span class='rlhf-error'>⚠️ {text}</span>"
+
+
+def reports(outputs: int = 1):
+    """For a handler whose first output is the message beside its control: any failure it raises becomes that
+    message (one readable line, see :func:`rlhf.ui.api.error_message`) and its other outputs stay as they are.
+    Handlers raise :class:`rlhf.errors.ConfigError` for a visitor's mistake instead of building the reply."""
+
+    def wrap(handler):
+        @functools.wraps(handler)  # Gradio reads the handler's signature (gr.Request, gr.Progress) through it
+        def run(*args, **kwargs):
+            try:
+                return handler(*args, **kwargs)
+            except Exception as error:
+                return problem(error) if outputs == 1 else (problem(error), *(gr.skip(),) * (outputs - 1))
+
+        return run
+
+    return wrap
 
 
 def read_only_banner(note: str) -> str:

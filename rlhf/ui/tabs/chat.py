@@ -13,7 +13,8 @@ from typing import Any
 import gradio as gr
 
 from rlhf.formatting.templates import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT
-from rlhf.ui.tabs import PRIVATE, Ctx, done, problem
+from rlhf.errors import ConfigError
+from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, reports
 
 FORMATS = [("Instruction template (as trained)", "template"), ("Chat template", "chat"), ("Raw text", "raw")]
 
@@ -147,19 +148,17 @@ def wire(ctx: Ctx) -> None:
     c["score_example"].click(lambda: (TOAD_PROMPT, TOAD_CONTEXT, f"{TOAD_GOOD}\n{TOAD_BAD}"), None,
                              [c["score_prompt"], c["score_context"], c["score_texts"]], queue=False, **PRIVATE)
 
+    @reports(2)
     def rate(model: str, prompt: str, context: str, texts: str, browser_id: str, request: gr.Request,
              progress=gr.Progress()):
         lines = [line for line in (texts or "").splitlines() if line.strip()]
         if not model:
-            return problem("Choose a reward model: train one with the 'Reward model' task, or type a Hub id."), \
-                gr.skip()
+            raise ConfigError("Choose a reward model: train one with a task that trains a reward model (a "
+                              "classifier), or type a Hub id.")
         if not lines:
-            return problem("Type one or more texts, one per line."), gr.skip()
-        try:
-            progress(0, desc="Loading the reward model")
-            values = api.score(model, lines, ctx.caller(request, browser_id), prompt, context)
-        except Exception as error:
-            return problem(error), gr.skip()
+            raise ConfigError("Type one or more texts, one per line.")
+        progress(0, desc="Loading the reward model")
+        values = api.score(model, lines, ctx.caller(request, browser_id), prompt, context)
         best = max(range(len(values)), key=values.__getitem__)
         note = f"Scored {len(values)} text{'s' if len(values) != 1 else ''}" + (
             f"; preferred: line {best + 1}." if len(values) > 1 else ".")

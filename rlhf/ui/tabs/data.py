@@ -8,7 +8,8 @@ from typing import Any
 import gradio as gr
 
 from rlhf.ui import tasks
-from rlhf.ui.tabs import PRIVATE, Ctx, done, problem
+from rlhf.errors import ConfigError
+from rlhf.ui.tabs import PRIVATE, Ctx, done, reports
 
 SOURCES = ("Bundled sample", "Hugging Face Hub", "Upload a file")
 
@@ -87,21 +88,19 @@ def wire(ctx: Ctx) -> None:
     c["data_source"].change(choose, c["data_source"], [c["hub_box"], c["upload_box"], c["hub_status"],
                                                        c["data_message"]], queue=False, **PRIVATE)
 
+    @reports(4)
     def load(kind: str, hub_id: str, config: str, split: str, upload, progress=gr.Progress()):
-        try:
-            if kind == SOURCES[1]:
-                if not (hub_id or "").strip():
-                    return problem("Type a Hub dataset id, like owner/name."), *([gr.skip()] * 3)
-                progress(0.1, desc="Downloading from the Hub (or reading the local cache)")
-                info = api.load_data(hub_id.strip(), config, split or "train")
-            elif kind == SOURCES[2]:
-                if not upload:
-                    return problem("Choose a file to upload first."), *([gr.skip()] * 3)
-                info = api.load_data(api.store_upload(upload), "", "train")
-            else:
-                info = api.load_data("sample")
-        except Exception as error:
-            return problem(error), gr.skip(), gr.skip(), gr.skip()
+        if kind == SOURCES[1]:
+            if not (hub_id or "").strip():
+                raise ConfigError("Type a Hub dataset id, like owner/name.")
+            progress(0.1, desc="Downloading from the Hub (or reading the local cache)")
+            info = api.load_data(hub_id.strip(), config, split or "train")
+        elif kind == SOURCES[2]:
+            if not upload:
+                raise ConfigError("Choose a file to upload first.")
+            info = api.load_data(api.store_upload(upload), "", "train")
+        else:
+            info = api.load_data("sample")
         info = dict(info, config=config if kind == SOURCES[1] else "",
                     split=(split or "train") if kind == SOURCES[1] else "train")
         return done(f"Loaded: {info['records']:,} records."), describe(info), info["examples"], info

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from rlhf.ui import tasks
-from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, read_only_banner
+from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, read_only_banner, reports
 
 DEFAULT_TASK = tasks.DEFAULT
 RULES = ("Argilla's rules: the function gets one record (a dict, shown in the Data tab) and returns one row, "
@@ -143,14 +143,12 @@ def wire(ctx: Ctx) -> None:
                                               "will be used.")), None, [c["format_editor"], c["format_message"]],
                             queue=False, **PRIVATE)
 
+    @reports(2)
     def run(task: str, code: str, data: dict, browser_id: str, request: gr.Request,
             profile: gr.OAuthProfile | None = None):
         caller = ctx.caller(request, browser_id, profile)
-        try:
-            result = api.probe_code(task, code, caller, (data or {}).get("dataset", "sample"),
-                                    (data or {}).get("config", ""), (data or {}).get("split", "train"))
-        except Exception as error:
-            return problem(error), ""
+        result = api.probe_code(task, code, caller, (data or {}).get("dataset", "sample"),
+                                (data or {}).get("config", ""), (data or {}).get("split", "train"))
         errors = sum(1 for r in result["records"] if r["error"])
         what = (f"Used the plain columns ({result['function'].split(': ', 1)[-1].rstrip(')')})"
                 if result["function"].startswith("none") else f"Ran `{result['function']}`")

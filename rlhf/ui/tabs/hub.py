@@ -8,7 +8,7 @@ import re
 
 import gradio as gr
 
-from rlhf.ui.tabs import PRIVATE, Ctx, done, problem
+from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, reports
 
 EMPTY_CARD = "*Select a finished run to preview its model card.*"
 
@@ -58,13 +58,11 @@ def build(ctx: Ctx) -> None:
 def wire(ctx: Ctx) -> None:
     api, c = ctx.api, ctx.c
 
+    @reports()
     def preview(run_id: str, repo_id: str, merge: bool, browser_id: str, request: gr.Request):
         if not run_id:
             return EMPTY_CARD
-        try:
-            return render_card(api.model_card(run_id, ctx.caller(request, browser_id), repo_id, merge))
-        except Exception as error:
-            return problem(error)
+        return render_card(api.model_card(run_id, ctx.caller(request, browser_id), repo_id, merge))
 
     for trigger in (c["push_run"].change, c["merge"].change, c["repo_id"].blur):
         trigger(preview, [c["push_run"], c["repo_id"], c["merge"], c["browser_id"]], c["card"],

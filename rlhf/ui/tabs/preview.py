@@ -9,7 +9,7 @@ import gradio as gr
 
 from rlhf.ui import tasks
 from rlhf.ui.plots import color_map, histogram
-from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, problem
+from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, reports
 from rlhf.ui.tabs.data import short
 
 EMPTY = ("Press **Prepare preview** to run the task's formatting function over the whole dataset (in the sandbox; "
@@ -65,6 +65,7 @@ def build(ctx: Ctx) -> None:
 def wire(ctx: Ctx) -> None:
     api, c = ctx.api, ctx.c
 
+    @reports(4)
     def prepare(task: str, model: str, train_size: float, seed: float, data: dict, codes: dict, editor_task: str,
                 editor_value: str, browser_id: str, request: gr.Request, profile: gr.OAuthProfile | None = None,
                 progress=gr.Progress()):
@@ -75,13 +76,10 @@ def wire(ctx: Ctx) -> None:
         def report(records: int, rows: int) -> None:
             progress((records, total), desc=f"formatting: {rows:,} rows so far", unit="records")
 
-        try:
-            progress(0, desc="Preparing rows in the sandbox")
-            result = api.preview(task, data.get("dataset", "sample"), code_for(task, codes, editor_task, editor_value),
-                                 caller, model or "starter", train_size, int(seed if seed is not None else 42),
-                                 data.get("config", ""), data.get("split", "train"), progress=report)
-        except Exception as error:
-            return problem(error), gr.skip(), gr.skip(), gr.skip()
+        progress(0, desc="Preparing rows in the sandbox")
+        result = api.preview(task, data.get("dataset", "sample"), code_for(task, codes, editor_task, editor_value),
+                             caller, model or "starter", train_size, int(seed if seed is not None else 42),
+                             data.get("config", ""), data.get("split", "train"), progress=report)
         import pandas as pd
 
         rows = pd.DataFrame(result["sample_rows"], columns=result["columns"])

@@ -11,7 +11,8 @@ import gradio as gr
 from rlhf.tasks.spec import Plot
 from rlhf.ui import tasks
 from rlhf.ui.plots import color_map, run_frames
-from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, problem, read_only_banner
+from rlhf.errors import ConfigError
+from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, read_only_banner, reports
 from rlhf.ui.tabs.data import short
 
 # The key hyper-parameters, by their TRL / transformers names; defaults, types and help text come from the
@@ -89,8 +90,6 @@ def task_updates(task: str) -> tuple[Any, ...]:
 
 def parse_number(name: str, value: Any, precision: int | None) -> float | int | None:
     """A form value → a number, None for an empty box; a readable error for anything else."""
-    from rlhf.errors import ConfigError
-
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
@@ -209,6 +208,12 @@ def collect(task: str, use_peft: bool, numbers: list, scheduler: str, train_size
     return settings
 
 
+def selected(run_id: str | None) -> str:
+    if not run_id:
+        raise ConfigError("Select a run first.")
+    return run_id
+
+
 def wire(ctx: Ctx) -> None:
     api, c = ctx.api, ctx.c
     numbers, lora, rl_numbers, options = c["train_numbers"], c["lora"], c["rl_numbers"], c["train_options"]
@@ -218,29 +223,24 @@ def wire(ctx: Ctx) -> None:
     c["use_peft"].change(lambda on: gr.update(visible=bool(on), open=bool(on)), c["use_peft"], c["lora_box"],
                          queue=False, **PRIVATE)
 
+    @reports(2)
     def start(form: dict, request: gr.Request, profile: gr.OAuthProfile | None = None):
         """``form`` maps each input component to its value (the inputs are given as a set)."""
         v = lambda name: form[c[name]]  # noqa: E731
         task, use_peft, use_reward_func = v("train_task"), v("use_peft"), v("use_reward_func")
         codes, editor_task, editor_value = v("codes"), v("editor_task"), v("format_editor")
         caller = ctx.caller(request, v("browser_id"), profile)
-        try:
-            settings = collect(task, use_peft, [form[n] for n in numbers], v("scheduler"), v("train_size"),
-                               [form[n] for n in lora], v("algorithm"), v("reward_models"),
-                               [form[n] for n in rl_numbers], [form[n] for n in options])
-        except Exception as error:
-            return problem(error), gr.skip()
+        settings = collect(task, use_peft, [form[n] for n in numbers], v("scheduler"), v("train_size"),
+                           [form[n] for n in lora], v("algorithm"), v("reward_models"),
+                           [form[n] for n in rl_numbers], [form[n] for n in options])
         data = v("data_state") or {}
         use_reward_func = use_reward_func and tasks.rewarded(task)
         reward_code = code_for(tasks.REWARD, codes, editor_task, editor_value) if use_reward_func else ""
         if use_reward_func and not reward_code.strip():
-            return problem("The reward function editor (Format tab) is empty."), gr.skip()
-        try:
-            result = api.start_run(task, caller, v("train_model") or "starter", data.get("dataset", "sample"),
-                                   code_for(task, codes, editor_task, editor_value), settings, reward_code,
-                                   data.get("config", ""), data.get("split", "train"))
-        except Exception as error:
-            return problem(error), gr.skip()
+            raise ConfigError("The reward function editor (Format tab) is empty.")
+        result = api.start_run(task, caller, v("train_model") or "starter", data.get("dataset", "sample"),
+                               code_for(task, codes, editor_task, editor_value), settings, reward_code,
+                               data.get("config", ""), data.get("split", "train"))
         where = (f"queued as #{result['queue_position']}" if result.get("queue_position")
                  else "starting (the first log lines appear in a few seconds)")
         return done(f"Run **{result['run_id']}** {where}."), gr.update(
@@ -254,20 +254,15 @@ def wire(ctx: Ctx) -> None:
                            concurrency_id="quick", **PRIVATE)
 
     def act(action: str):
+        @reports()
         def handler(run_id: str, browser_id: str, request: gr.Request, profile: gr.OAuthProfile | None = None):
-            if not run_id:
-                return problem("Select a run first.")
             caller = ctx.caller(request, browser_id, profile)
-            try:
-                if action == "stop":
-                    result = api.stop_run(run_id, caller)
-                    return done(f"Run {run_id}: {result['status']}"
-                                + (" (it saves a checkpoint, then stops)." if result["status"] == "stopping"
-                                   else "."))
-                result = api.resume_run(run_id, caller)
-                return done(f"Run {run_id} queued again; it continues from its last checkpoint.")
-            except Exception as error:
-                return problem(error)
+            if action == "stop":
+                result = api.stop_run(selected(run_id), caller)
+                return done(f"Run {run_id}: {result['status']}"
+                            + (" (it saves a checkpoint, then stops)." if result["status"] == "stopping" else "."))
+            api.resume_run(selected(run_id), caller)
+            return done(f"Run {run_id} queued again; it continues from its last checkpoint.")
 
         return handler
 
@@ -276,13 +271,9 @@ def wire(ctx: Ctx) -> None:
     c["resume"].click(act("resume"), [c["selected_run"], c["browser_id"]], c["run_message"],
                       concurrency_limit=4, concurrency_id="quick", **PRIVATE)
 
+    @reports(2)
     def export(run_id: str, browser_id: str, request: gr.Request):
-        if not run_id:
-            return problem("Select a run first."), gr.skip()
-        try:
-            script = api.export_script(run_id, ctx.caller(request, browser_id))
-        except Exception as error:
-            return problem(error), gr.skip()
+        script = api.export_script(selected(run_id), ctx.caller(request, browser_id))
         return done("The script needs only TRL, transformers, peft and datasets. Copy or download it below."), \
             gr.update(value=script, visible=True)
 
