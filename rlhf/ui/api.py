@@ -23,20 +23,19 @@ import re
 import shutil
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from rlhf.errors import ConfigError, DataError, RlhfError
 from rlhf.formatting.templates import fill_template
+from rlhf.services.inference import Inference, model_libraries, prompt_for
 from rlhf.ui import tasks
 
 log = logging.getLogger("rlhf.ui")
 
 UPLOADS = ".uploads"
 UPLOAD_PREFIX = "upload:"
-PROMPT_FORMATS = ("template", "chat", "raw")
 RUNS_TTL_S = 1.0
 
 
@@ -60,32 +59,6 @@ def caller_for(settings, request: Any = None, session: str | None = "", profile:
     fallback = getattr(request, "session_hash", None) if request is not None else None
     owner = owner_key(settings.single_user, username, (session or "").strip() or fallback or new_browser_id())
     return Caller(owner, settings.can_run_code(bool(username)))
-
-
-_LIBRARIES_LOCK = threading.Lock()
-_libraries_ready = False
-
-
-def model_libraries() -> None:
-    """Import ``transformers`` and ``datasets`` to the end, once, before a request uses either.
-
-    While transformers is first imported (seconds; its ``processing_utils`` even runs its ``__init__`` a second
-    time), other threads can be handed a half-built module: ``from transformers import AutoTokenizer`` fails
-    with ImportError, and datasets' fingerprinting, which looks up ``transformers.PreTrainedTokenizerBase``
-    whenever transformers is in ``sys.modules``, with AttributeError. So the first requests that need them (a
-    preview, a chat, a score, a Hub dataset) import them here, one thread at a time, and the others wait.
-    """
-    global _libraries_ready
-    if _libraries_ready:
-        return
-    with _LIBRARIES_LOCK:
-        if not _libraries_ready:
-            import datasets  # noqa: F401
-            import transformers
-            import transformers.processing_utils  # noqa: F401 (what the first tokenizer load imports)
-
-            transformers.PreTrainedTokenizerBase  # noqa: B018 (the lazy attribute datasets looks up)
-            _libraries_ready = True
 
 
 def error_message(error: BaseException) -> str:
@@ -124,11 +97,9 @@ class Api:
         self.manager = manager or RunManager(self.runs_dir)
         self.starter = starter or StarterStatus()
         self.hub = hub or HubStatus()
-        self._scorers: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self.inference = Inference()  # the loaded tokenizers and reward models, shared by every visitor
         self._runs: tuple[float, list[dict[str, Any]]] = (0.0, [])
-        self._tokenizers: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()  # short critical sections only (caches)
-        self._load_lock = threading.Lock()  # one reward-model load at a time
+        self._lock = threading.Lock()  # short critical sections only (the run listing)
 
     def health(self) -> dict[str, Any]:
         """Is the app serving, and what state is it in: cheap, touches no model, for load balancers and tests."""
@@ -396,31 +367,10 @@ class Api:
             return {"model": model, "note": "Token lengths appear once the starter model is built (see the status "
                                             "line at the top); press Prepare again then."}
         try:
-            tokenizer = self._tokenizer(path)
+            lengths = self.inference.token_lengths(path, rows, tasks.check(task).sequences)
         except Exception as error:  # offline Hub id, a folder without a tokenizer…
             return {"model": model, "note": f"No tokenizer for '{model}': {error_message(error)}"}
-        series: dict[str, list[int]] = {}
-        for name, columns in token_sequences(tasks.check(task).sequences, rows.column_names).items():
-            parts = [rows[c] for c in columns]
-            texts = ["".join(p if isinstance(p, str) else str(p) for p in row) for row in zip(*parts)]
-            series[name] = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
-        return {"model": model, "max_length": _model_max_length(tokenizer), "lengths": series,
-                "stats": {c: _stats(v) for c, v in series.items()}}
-
-    def _tokenizer(self, path: str):
-        from rlhf.tasks.models import load_tokenizer, resolve_model_path
-
-        resolved = resolve_model_path(path, "model")
-        with self._lock:
-            if resolved in self._tokenizers:
-                self._tokenizers.move_to_end(resolved)
-                return self._tokenizers[resolved]
-        tokenizer = load_tokenizer(resolved)
-        with self._lock:
-            self._tokenizers[resolved] = tokenizer
-            while len(self._tokenizers) > 4:
-                self._tokenizers.popitem(last=False)
-        return tokenizer
+        return {"model": model, **lengths}
 
     # -- runs ----------------------------------------------------------------------------------------------
 
@@ -530,38 +480,22 @@ class Api:
 
     def prompt_for(self, message: str, context: str = "", history: list[dict] | None = None,
                    prompt_format: str = "template"):
-        """What the model is given: the instruction template (as the runs were trained), a chat, or raw text."""
-        message = message or ""
-        if prompt_format == "chat":
-            turns = [{"role": m["role"], "content": str(m["content"])} for m in (history or [])
-                     if isinstance(m, dict) and m.get("role") in ("user", "assistant", "system")
-                     and isinstance(m.get("content"), str)]
-            return turns + [{"role": "user", "content": message}]
-        if prompt_format == "raw":
-            return message
-        if prompt_format != "template":
-            raise ConfigError(f"prompt_format: choose one of {', '.join(PROMPT_FORMATS)}.")
-        return fill_template(message, context, "").rstrip()
+        """What the model is given: see :func:`rlhf.services.inference.prompt_for`."""
+        return prompt_for(message, context, history, prompt_format)
 
     def chat_stream(self, model: str, message: str, caller: Caller, context: str = "",
                     history: list[dict] | None = None, prompt_format: str = "template",
                     max_new_tokens: int = 64, temperature: float = 0.7, top_p: float = 0.95, top_k: int = 0,
                     repetition_penalty: float = 1.0, seed: int | None = None) -> Iterator[str]:
         """The reply so far, growing as tokens arrive."""
-        from rlhf.inference.generation import stream_generate
-
         if not (message or "").strip():
             raise ConfigError("message: type a prompt first.")
         path = self.model_path(model, caller)
         self._starter_ready(path)
-        prompt = self.prompt_for(message, context, history, prompt_format)
-        model_libraries()
-        _quiet_loading()
-        for text in stream_generate(path, prompt, max_new_tokens=int(max_new_tokens),
-                                    temperature=float(temperature), top_p=float(top_p), top_k=int(top_k),
-                                    repetition_penalty=float(repetition_penalty),
-                                    seed=None if seed in (None, "", -1) else int(seed)):
-            yield clean_reply(text, prompt_format)
+        prompt = prompt_for(message, context, history, prompt_format)
+        yield from self.inference.generate(path, prompt, prompt_format, max_new_tokens=max_new_tokens,
+                                           temperature=temperature, top_p=top_p, top_k=top_k,
+                                           repetition_penalty=repetition_penalty, seed=seed)
 
     def chat(self, model: str, message: str, caller: Caller, **options: Any) -> str:
         reply = ""
@@ -578,29 +512,7 @@ class Api:
             raise ConfigError("texts: give at least one text to score.")
         if (prompt or "").strip():
             texts = [fill_template(prompt.strip(), context, t.strip()) for t in texts]
-        scorer = self._scorer(self.model_path(model, caller, "reward model"))
-        return [round(float(s), 6) for s in scorer.score(texts)]
-
-    def _scorer(self, ref: str):
-        from rlhf.inference.loading import _files_mtime
-        from rlhf.inference.scoring import RewardScorer
-        from rlhf.tasks.models import resolve_model_path
-
-        path = resolve_model_path(ref, "reward model")
-        key = (path, _files_mtime(path))
-        model_libraries()
-        _quiet_loading()
-        with self._load_lock:
-            with self._lock:
-                if key in self._scorers:
-                    self._scorers.move_to_end(key)
-                    return self._scorers[key]
-            scorer = RewardScorer(path)
-            with self._lock:
-                self._scorers[key] = scorer
-                while len(self._scorers) > 2:
-                    self._scorers.popitem(last=False)
-            return scorer
+        return self.inference.score(self.model_path(model, caller, "reward model"), texts)
 
     # -- hub -----------------------------------------------------------------------------------------------
 
@@ -630,25 +542,6 @@ class Api:
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
-
-def _quiet_loading() -> None:
-    """Weight-loading progress bars would fill the server log on every model load."""
-    try:
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()
-    except Exception:
-        pass
-
-
-def clean_reply(text: str, prompt_format: str) -> str:
-    """Cut a template reply where the model starts a new section ("### Instruction: …"): the answer ends there."""
-    if prompt_format == "template":
-        cut = text.find("###")
-        if cut >= 0:
-            text = text[:cut]
-    return text.strip()
-
 
 def tail_lines(path: Path, count: int) -> list[str]:
     try:
@@ -750,26 +643,3 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
-
-
-def token_sequences(sequences: tuple[tuple[str, ...], ...], columns: list[str]) -> dict[str, tuple[str, ...]]:
-    """The texts one row trains on (the task's ``sequences``), named by their last column ("chosen" for DPO's
-    prompt + chosen), limited to the columns present; else the first text-like column there is."""
-    out = {seq[-1]: seq for seq in sequences if seq and all(c in columns for c in seq)}
-    if not out:
-        out = {c: (c,) for c in ("text", "prompt", "messages") if c in columns}
-        out = dict(list(out.items())[:1])
-    return out
-
-
-def _stats(values: list[int]) -> dict[str, float]:
-    if not values:
-        return {"count": 0}
-    ordered = sorted(values)
-    return {"count": len(values), "min": ordered[0], "mean": round(sum(values) / len(values), 1),
-            "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], "max": ordered[-1]}
-
-
-def _model_max_length(tokenizer) -> int | None:
-    value = getattr(tokenizer, "model_max_length", None)
-    return int(value) if value and value < 1e9 else None
