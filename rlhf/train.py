@@ -1,13 +1,12 @@
 """One run, in this process: check the config, prepare rows, build the task's trainer, train, save, report.
 
 This is what ``python -m rlhf train`` runs and what :mod:`rlhf.runs` launches as a child process. It writes the
-run folder contract: ``config.yaml`` (resolved, no secrets), ``events.jsonl`` (metrics and status lines),
-``checkpoint-*/``, ``final/`` and ``metrics.json``. SIGTERM stops after the current step with a checkpoint.
+run folder contract: ``config.yaml`` (as given, no secrets), ``plan.json`` (what it resolved to: the trainer's
+exact arguments), ``events.jsonl`` (metrics and status lines), ``checkpoint-*/``, ``final/`` and ``metrics.json``. SIGTERM stops after the current step with a checkpoint.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -20,17 +19,7 @@ from rlhf.runs.diskspace import is_disk_full
 from rlhf.runs.events import append_event
 from rlhf.runs.folder import RunFolder
 
-TASK_MODULES = {task: f"rlhf.tasks.{task}" for task in ("pretrain", "sft", "rm", "rl", "dpo")}
-# Columns each trainer reads; anything else (Argilla's ``id``) is dropped before training.
-TRAIN_COLUMNS = {"pretrain": ("text",), "sft": ("text", "prompt", "completion", "messages"),
-                 "rm": ("prompt", "chosen", "rejected"), "dpo": ("prompt", "chosen", "rejected"), "rl": ("prompt",)}
-
-
-def task_module(task: str):
-    return importlib.import_module(TASK_MODULES[task])
-
-
-def prepare_rows(config: RunConfig, rows_task: str):
+def prepare_rows(config: RunConfig):
     """Train (and eval) datasets for the run, through the same isolated formatting as ``prepare``."""
     from rlhf.formatting.sandbox import Limits
     from rlhf.prepare_rows import prepare_dataset
@@ -39,7 +28,7 @@ def prepare_rows(config: RunConfig, rows_task: str):
     formatting = data.formatting_code if data.formatting_code else data.formatting_func
     try:
         rows, summary = prepare_dataset(
-            data.dataset, rows_task, formatting_func=formatting, function=data.function, split=data.split,
+            data.dataset, config.task, formatting_func=formatting, function=data.function, split=data.split,
             dataset_config=data.dataset_config, train_size=data.train_size, seed=data.split_seed,
             limits=Limits(data.timeout, data.memory_limit_mb),
         )
@@ -47,7 +36,9 @@ def prepare_rows(config: RunConfig, rows_task: str):
         raise FormattingError(f"data.formatting_func: {error}") from None
     except RlhfError as error:
         raise type(error)(f"data: {error}") from None
-    keep = TRAIN_COLUMNS[config.task]
+    from rlhf.tasks.registry import spec
+
+    keep = spec(config.task).train_columns  # anything else (Argilla's ``id``) is dropped before training
 
     def trim(ds):
         return ds.remove_columns([c for c in ds.column_names if c not in keep])
@@ -58,26 +49,23 @@ def prepare_rows(config: RunConfig, rows_task: str):
 
 
 def build_context(config: RunConfig, folder: RunFolder, stop_flag) -> Any:
-    from rlhf.starter import is_starter
-    from rlhf.tasks.base import Hardware, TaskContext
+    """Rows, tokenizer and the resolved plan (written to ``plan.json``) for the task's ``build``."""
+    from rlhf.tasks.base import TaskContext
     from rlhf.tasks.callbacks import EventsCallback, StopCallback
     from rlhf.tasks.models import load_tokenizer, resolve_model_path
+    from rlhf.tasks.plan import resolve
 
     model_path = resolve_model_path(config.model, "model")
-    module = task_module(config.task)
-    train_rows, eval_rows, summary = prepare_rows(config, module.ROWS)
+    train_rows, eval_rows, summary = prepare_rows(config)
     append_event(folder.events, {"prepared": {"records": summary.records, "rows": summary.rows,
                                               "dropped": summary.dropped, "splits": summary.splits}})
     try:
         tokenizer = load_tokenizer(model_path)
     except (OSError, ValueError) as error:
         raise ConfigError(f"model: cannot load a tokenizer from {model_path} ({error}).") from None
-    return TaskContext(
-        config=config, model_path=model_path, tokenizer=tokenizer, train_dataset=train_rows,
-        eval_dataset=eval_rows, hardware=Hardware.detect(),
-        callbacks=[EventsCallback(folder.events), StopCallback(stop_flag)],
-        is_starter=is_starter(config.model), stop_flag=stop_flag,
-    )
+    plan = resolve(config, model_path=model_path, max_length_limit=tokenizer.model_max_length)
+    return TaskContext(plan=plan, tokenizer=tokenizer, train_dataset=train_rows, eval_dataset=eval_rows,
+                       callbacks=[EventsCallback(folder.events), StopCallback(stop_flag)], stop_flag=stop_flag)
 
 
 def _loss_summary(folder: RunFolder) -> dict[str, Any]:
@@ -88,6 +76,7 @@ def _loss_summary(folder: RunFolder) -> dict[str, Any]:
 def run(config: RunConfig) -> int:
     """Train one run to completion, stop, or failure; returns the process exit status."""
     from rlhf.tasks.models import check_models
+    from rlhf.tasks.registry import task_module
 
     config.validate()  # before the seconds of torch/transformers imports: a bad setting fails at once
     folder = RunFolder.of(config.output_dir)
@@ -98,13 +87,15 @@ def run(config: RunConfig) -> int:
     step = 0
     trainer = None
     try:
-        check_models(config.model, config.rl.reward_models if config.task == "rl" else [])  # a typo: no imports
+        check_models(config.model, config.rl.reward_models if task_module(config.task).SPEC.rewarded else [])
         from rlhf.tasks.callbacks import StopFlag
 
         _quiet_progress_bars()
         stop_flag = StopFlag().install()
         ctx = build_context(config, folder, stop_flag)
+        ctx.plan.save(folder.plan)
         trainer = task_module(config.task).build(ctx)
+        ctx.plan.save(folder.plan, ctx.plan.trainer_config())  # with every field of the config the trainer got
         resume = folder.last_checkpoint() if config.resume_from_checkpoint else None
         if config.resume_from_checkpoint and resume is None:
             raise ConfigError("resume_from_checkpoint: the run has no complete checkpoint to resume from.")

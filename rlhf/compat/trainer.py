@@ -44,7 +44,6 @@ _RESERVED = {"output_dir": "pass it to trainer.train(output_dir=…)",
 # PEFT LoraConfig fields rlhf's LoRA does not set: a non-default value would be silently lost.
 _LORA_UNSUPPORTED = ("bias", "modules_to_save", "use_rslora", "use_dora", "layers_to_transform",
                      "layers_pattern", "rank_pattern", "alpha_pattern", "fan_in_fan_out")
-_TRL_CONFIG = {"sft": "SFTConfig", "rm": "RewardConfig", "dpo": "DPOConfig"}
 
 
 class RunFailedError(RlhfError):
@@ -145,12 +144,13 @@ class ArgillaTrainer:
                 self._extra[name] = _plain("update_config", name, value)
 
     def _trl_config_fields(self) -> list[str]:
-        name = _TRL_CONFIG.get(self._task.rlhf_task)
-        if name is None:
-            return []
-        import trl
+        from rlhf.tasks.registry import spec
 
-        return [f.name for f in dataclasses.fields(getattr(trl, name))]
+        task = spec(self._task.rlhf_task)
+        if task.variant_field:  # RL: Argilla's PPO settings come through PPOConfig, not a TRL config
+            return []
+        config_cls, _ = task.trainers[""].classes()
+        return [f.name for f in dataclasses.fields(config_cls)]
 
     def run_config(self, output_dir: str | Path | None = None) -> RunConfig:
         """The RunConfig ``train`` submits: Argilla's defaults, then ``update_config``'s settings."""

@@ -28,20 +28,14 @@ HUB_URL = "https://huggingface.co"  # fixed, not HF_ENDPOINT: a card shows no en
 CARD_FILE = "card.md"
 CURVE_FILE = "loss.png"
 
-TASK_TAGS = {"pretrain": "pretraining", "sft": "sft", "rm": "reward-model", "dpo": "dpo"}
-TASK_WORDS = {
-    "pretrain": "a causal language model, further pre-trained on plain text (next-token prediction)",
-    "sft": "a causal language model, fine-tuned on demonstrations with supervised fine-tuning (TRL `SFTTrainer`)",
-    "rm": "a reward model: a sequence classifier with a single output that scores a text, higher meaning "
-          "preferred, trained on chosen/rejected pairs (TRL `RewardTrainer`)",
-    "dpo": "a causal language model, aligned on prompt/chosen/rejected triples with Direct Preference "
-           "Optimization (TRL `DPOTrainer`)",
-}
-RL_WORDS = {
-    "grpo": "GRPO (TRL `GRPOTrainer`)",
-    "rloo": "RLOO (TRL `RLOOTrainer`)",
-    "ppo": "PPO (rlhf's compact implementation: policy and value head, GAE, KL penalty to the reference model)",
-}
+# The training table's settings, in this order, where the run's trainer has them.
+SETTINGS_SHOWN = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "max_steps",
+                  "num_train_epochs", "max_length", "lr_scheduler_type", "warmup_ratio", "seed", "packing", "beta",
+                  "loss_type", "num_generations", "max_completion_length", "temperature", "kl_coef", "cliprange",
+                  "cliprange_value", "vf_coef", "gamma", "lam", "num_ppo_epochs", "batch_size", "mini_batch_size",
+                  "min_new_tokens", "max_new_tokens")
+PPO_KNOBS = ("kl_coef", "cliprange", "cliprange_value", "vf_coef", "gamma", "lam", "num_ppo_epochs", "batch_size",
+             "mini_batch_size", "min_new_tokens", "max_new_tokens")
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL", re.IGNORECASE)
 SECRET_KEY = re.compile(r"token|secret|password|key|credential|auth", re.IGNORECASE)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -57,7 +51,10 @@ class Artifact:
     @classmethod
     def of(cls, final: Path, task: str, merged: bool = False) -> "Artifact":
         adapter_config = final / "adapter_config.json"
-        classifier = task == "rm"
+        from rlhf.tasks.registry import spec
+        from rlhf.tasks.spec import ModelKind
+
+        classifier = spec(task).model_kind is ModelKind.CLASSIFIER
         if adapter_config.exists():
             try:
                 task_type = json.loads(adapter_config.read_text(encoding="utf-8")).get("task_type")
@@ -89,7 +86,7 @@ def model_card(run_dir: str | Path, repo_id: str | None = None, merged: bool = F
         _front_matter(config, artifact),
         f"# {title}\n",
         _about(config, artifact, events, folder),
-        _training_table(config, artifact),
+        _training_table(config, folder),
         _results(folder, events, config.task),
         _how_to_load(where, artifact, config, merged, local=repo_id is None),
         _footer(),
@@ -106,7 +103,9 @@ def _front_matter(config: RunConfig, artifact: Artifact) -> str:
     base = _base_model_id(config, artifact)
     if base:
         meta["base_model"] = base
-    task_tag = config.rl.algorithm if config.task == "rl" else TASK_TAGS[config.task]
+    from rlhf.tasks.registry import spec
+
+    task_tag = spec(config.task).card_tag(config)
     meta["tags"] = ["rlhf", "trl", task_tag] + (["lora"] if artifact.adapter or config.lora.use_peft else [])
     if _is_hub_id(config.data.dataset):
         meta["datasets"] = [config.data.dataset]
@@ -124,15 +123,16 @@ def _base_model_id(config: RunConfig, artifact: Artifact) -> str | None:
 
 
 def _about(config: RunConfig, artifact: Artifact, events: list[dict], folder: RunFolder) -> str:
-    what = TASK_WORDS.get(config.task) or (
-        f"a causal language model, trained with reinforcement learning from a reward using "
-        f"{RL_WORDS[config.rl.algorithm]}")
+    from rlhf.tasks.registry import spec
+
+    task = spec(config.task)
+    what = task.card_description(config)
     if artifact.adapter:
         what += ", stored as a LoRA adapter (load it with `peft`)"
     elif config.lora.use_peft:
         what += "; trained with LoRA and merged into full weights"
     lines = ["## What it is\n", f"This model is {what}.\n",
-             f"- **Task:** `{config.task}`" + (f" ({config.rl.algorithm})" if config.task == "rl" else ""),
+             f"- **Task:** `{config.task}`" + (f" ({task.variant(config)})" if task.variant(config) else ""),
              f"- **Base model:** " + (f"none: trained from scratch with the architecture of "
                                       f"{_describe_lineage(config.model)}" if config.from_scratch
                                       else _describe_lineage(config.model)),
@@ -141,7 +141,7 @@ def _about(config: RunConfig, artifact: Artifact, events: list[dict], folder: Ru
     prepared = next((e["prepared"] for e in reversed(events) if isinstance(e.get("prepared"), dict)), None)
     if prepared and prepared.get("rows") is not None:
         lines.append(f"- **Training rows:** {prepared['rows']} rows from {prepared.get('records', '?')} records")
-    if config.task == "rl":
+    if task.rewarded:
         lines.append(f"- **Rewards:** {_describe_rewards(config)}")
     if _lineage(config.model)[-1].strip().lower() == "starter":
         lines.append("\nThe starter model is a tiny network meant to check a pipeline end to end, not to give "
@@ -149,8 +149,40 @@ def _about(config: RunConfig, artifact: Artifact, events: list[dict], folder: Ru
     return "\n".join(lines) + "\n"
 
 
-def _training_table(config: RunConfig, artifact: Artifact) -> str:
-    t, lora, rl = config.training, config.lora, config.rl
+def _training_table(config: RunConfig, folder: RunFolder) -> str:
+    """The settings the run trained with: its resolved plan (``plan.json``) where it has one, else the config's
+    values ("task default" where it left one empty)."""
+    t, lora = config.training, config.lora
+    resolved = _resolved_args(folder)
+    if resolved is not None:
+        rows = [(name, resolved[name]) for name in SETTINGS_SHOWN if name in resolved
+                and not (name == "num_train_epochs" and resolved.get("max_steps", -1) > 0)
+                and not (name == "max_steps" and resolved[name] <= 0)]
+    else:
+        rows = _configured_settings(config)
+    if lora.use_peft:
+        rows += [("lora_r", lora.lora_r), ("lora_alpha", lora.lora_alpha), ("lora_dropout", lora.lora_dropout),
+                 ("lora_target_modules", ", ".join(lora.lora_target_modules) if lora.lora_target_modules
+                  else "all linear layers")]
+    rows += [(key, value) for key, value in sorted(t.extra.items())
+             if not SECRET_KEY.search(str(key)) and isinstance(value, (int, float, str, bool))]
+    body = "\n".join(f"| `{name}` | {_cell(value)} |" for name, value in rows)
+    return "## Training configuration\n\n| setting | value |\n|---|---|\n" + body + "\n"
+
+
+def _resolved_args(folder: RunFolder) -> dict[str, Any] | None:
+    try:
+        args = json.loads(folder.plan.read_text(encoding="utf-8"))["args"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return args if isinstance(args, dict) else None
+
+
+def _configured_settings(config: RunConfig) -> list[tuple[str, Any]]:
+    """For a run without ``plan.json``: what its config says."""
+    from rlhf.tasks.registry import spec
+
+    t, rl, task = config.training, config.rl, spec(config.task)
     rows: list[tuple[str, Any]] = [
         ("learning_rate", t.learning_rate),
         ("per_device_train_batch_size", t.per_device_train_batch_size),
@@ -161,25 +193,13 @@ def _training_table(config: RunConfig, artifact: Artifact) -> str:
         ("warmup_ratio", t.warmup_ratio),
         ("seed", t.seed),
     ]
-    if config.task == "sft" and t.packing is not None:
-        rows.append(("packing", t.packing))
-    if config.task == "dpo" or (config.task == "rl" and rl.algorithm != "ppo"):
-        rows.append(("beta", t.beta))
-    if lora.use_peft:
-        rows += [("lora_r", lora.lora_r), ("lora_alpha", lora.lora_alpha), ("lora_dropout", lora.lora_dropout),
-                 ("lora_target_modules", ", ".join(lora.lora_target_modules) if lora.lora_target_modules
-                  else "all linear layers")]
-    if config.task == "rl":
+    rows += [(name, getattr(t, name)) for name in ("packing", "beta", "loss_type") if getattr(t, name) is not None]
+    if task.rewarded:
         rows += [("algorithm", rl.algorithm), ("num_generations", rl.num_generations),
                  ("max_completion_length", rl.max_completion_length), ("temperature", rl.temperature)]
-        if rl.algorithm == "ppo":
-            rows += [(name, getattr(rl, name)) for name in
-                     ("kl_coef", "cliprange", "cliprange_value", "vf_coef", "gamma", "lam", "num_ppo_epochs",
-                      "batch_size", "mini_batch_size", "min_new_tokens", "max_new_tokens")]
-    rows += [(key, value) for key, value in sorted(t.extra.items())
-             if not SECRET_KEY.search(str(key)) and isinstance(value, (int, float, str, bool))]
-    body = "\n".join(f"| `{name}` | {_cell(value)} |" for name, value in rows)
-    return "## Training configuration\n\n| setting | value |\n|---|---|\n" + body + "\n"
+        if task.trainer(config).config == "PPOSettings":
+            rows += [(name, getattr(rl, name)) for name in PPO_KNOBS]
+    return rows
 
 
 def _results(folder: RunFolder, events: list[dict], task: str) -> str:
@@ -355,7 +375,11 @@ def _describe_rewards(config: RunConfig) -> str:
 
 def training_curve(events: list[dict], task: str) -> tuple[str, list[int], list[float]]:
     """The curve that says most about the run (loss; the reward for RL) as (name, steps, values)."""
-    keys = ("reward", "loss", "loss/policy") if task == "rl" else ("loss", "loss/policy", "reward")
+    from rlhf.tasks.registry import spec
+    from rlhf.tasks.spec import Plot
+
+    rewarded = Plot.REWARD in spec(task).plots
+    keys = ("reward", "loss", "loss/policy") if rewarded else ("loss", "loss/policy", "reward")
     for key in keys:
         logged = [e for e in events if isinstance(e.get(key), (int, float)) and not isinstance(e.get(key), bool)
                   and math.isfinite(e[key])]

@@ -163,7 +163,7 @@ class RunConfig:
                 raise ConfigError(f"{name}: '{value}' is not a {task.name} {name}; choose one of {', '.join(allowed)}.")
         if self.training.loss_type is not None and "loss_type" not in task.options:
             raise ConfigError(f"loss_type: the {task.name} task has no loss_type to choose.")
-        if task.name == "rl" and not (self.rl.reward_models or self.rl.reward_func or self.rl.reward_code):
+        if task.rewarded and not (self.rl.reward_models or self.rl.reward_func or self.rl.reward_code):
             raise ConfigError("reward_model / reward_func: RL needs at least one reward model or reward function.")
         return self
 

@@ -139,7 +139,7 @@ class TrainPlan:
 
     @property
     def from_scratch(self) -> bool:
-        return self.spec.name == "pretrain" and self.config.from_scratch
+        return self.spec.from_scratch and self.config.from_scratch
 
     def trainer_config(self):
         """The trainer's config object (a TRL ``*Config``, or our ``PPOSettings``), built once from :attr:`args`."""

@@ -23,6 +23,7 @@ SPEC = TaskSpec(
     starter_learning_rate=1e-3,
     card=Card("a causal language model, further pre-trained on plain text (next-token prediction)", "pretraining"),
     order=10,
+    from_scratch=True,
 )
 
 resolve = sft.resolve

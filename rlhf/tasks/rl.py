@@ -33,6 +33,7 @@ SPEC = TaskSpec(
     order=35,
     plots=frozenset({Plot.REWARD}),
     variant_field="rl.algorithm",
+    rewarded=True,
 )
 
 

@@ -76,6 +76,8 @@ class TaskSpec:
     order: int  # position in the dropdowns
     plots: frozenset[Plot] = frozenset()
     variant_field: str = ""  # the RunConfig field choosing among ``trainers`` ("rl.algorithm")
+    rewarded: bool = False  # trains from reward sources (the run's reward models and reward function)
+    from_scratch: bool = False  # may start from fresh weights with the model's architecture (``from_scratch``)
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # run settings with a fixed set of values
 
     @property
