@@ -18,6 +18,7 @@ from rlhf.runs.config import RunConfig
 from rlhf.runs.diskspace import is_disk_full
 from rlhf.runs.events import append_event
 from rlhf.runs.folder import RunFolder
+from rlhf.runs.status import RunStatus
 
 def prepare_rows(config: RunConfig):
     """Train (and eval) datasets for the run, through the same isolated formatting as ``prepare``."""
@@ -82,7 +83,7 @@ def run(config: RunConfig) -> int:
     folder = RunFolder.of(config.output_dir)
     folder.path.mkdir(parents=True, exist_ok=True)
     config.save(folder.config)
-    append_event(folder.events, {"status": "started", "pid": os.getpid(), "task": config.task,
+    append_event(folder.events, {"status": RunStatus.STARTED, "pid": os.getpid(), "task": config.task,
                                  "model": config.model, "resumed": bool(config.resume_from_checkpoint)})
     step = 0
     trainer = None
@@ -103,7 +104,7 @@ def run(config: RunConfig) -> int:
         step = _global_step(trainer)
         if stop_flag.requested or getattr(trainer, "stopped", False):
             checkpoint = folder.last_checkpoint()
-            append_event(folder.events, {"status": "stopped", "step": step,
+            append_event(folder.events, {"status": RunStatus.STOPPED, "step": step,
                                          "checkpoint": checkpoint.name if checkpoint else None})
             return 0
         trainer.save_model(str(folder.final))
@@ -113,10 +114,10 @@ def run(config: RunConfig) -> int:
             metrics.update(trainer.evaluate())  # logged to events.jsonl by EventsCallback
         metrics.update(getattr(trainer, "metrics", {}) or {})
         folder.metrics.write_text(json.dumps(metrics, indent=2, default=str))
-        append_event(folder.events, {"status": "finished", "step": step})
+        append_event(folder.events, {"status": RunStatus.FINISHED, "step": step})
         return 0
     except RlhfError as error:
-        _record_failure(folder, {"status": "failed", "error": str(error), "step": _global_step(trainer)})
+        _record_failure(folder, {"status": RunStatus.FAILED, "error": str(error), "step": _global_step(trainer)})
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except BaseException as error:  # a crash inside training: keep the reason, never lose the folder
@@ -125,7 +126,7 @@ def run(config: RunConfig) -> int:
             reason = _disk_full(folder, step, error)  # frees space first: the verdict goes to the same disk
         else:
             reason = _failure_reason(error, step)
-        _record_failure(folder, {"status": "failed", "error": reason, "step": step})
+        _record_failure(folder, {"status": RunStatus.FAILED, "error": reason, "step": step})
         try:
             traceback.print_exc()
         except OSError:  # stdout.log is on the full disk too

@@ -1,8 +1,9 @@
 """``events.jsonl``: one JSON object per line, appended by the training process, tailed by the UI and CLI.
 
 Metric lines carry TRL's own names unchanged (``loss``, ``learning_rate``, ``rewards/margins``, …) plus ``step``,
-``epoch`` and ``time``; status lines are ``{"status": …}``. Each line is written with a single ``write`` on a
-file opened for appending, so concurrent readers never see half a line as a finished one.
+``epoch`` and ``time``; status lines are ``{"status": …}``, a :class:`rlhf.runs.status.RunStatus` written as its
+plain value. Each line is written with a single ``write`` on a file opened for appending, so concurrent readers
+never see half a line as a finished one.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-STATUSES = ("queued", "started", "stopping", "stopped", "finished", "failed", "interrupted")
-TERMINAL = ("stopped", "finished", "failed", "interrupted")
+from rlhf.runs.status import RECORDED, TERMINAL, RunStatus
+
+STATUSES = RECORDED  # the statuses a status line may hold (see rlhf.runs.status)
+__all__ = ["STATUSES", "TERMINAL", "RunStatus", "append_event", "read_events", "last_status", "tail_events"]
 
 
 def _clean(value: Any) -> Any:

@@ -33,8 +33,9 @@ from typing import Any, Iterator
 from rlhf.errors import ConfigError
 from rlhf.runs import procinfo
 from rlhf.runs.config import RunConfig
-from rlhf.runs.events import TERMINAL, append_event, last_status, tail_events
+from rlhf.runs.events import append_event, last_status, tail_events
 from rlhf.runs.folder import RunFolder
+from rlhf.runs.status import ACTIVE, TERMINAL, RunStatus
 
 CONFIG = "{config}"  # placeholder in a training command: the run's config.yaml
 RUN_DIR = "{run_dir}"  # placeholder: the run folder
@@ -46,7 +47,6 @@ TRAIN_COMMAND: list[str] | None = None
 QUEUE_FILE = "queue.json"
 LOCK_FILE = ".queue.lock"
 LOCK_TIMEOUT_S = 60.0
-ACTIVE = ("queued", "starting", "started", "stopping")
 
 _LOCKS: dict[str, Any] = {}
 _CHILDREN: list[subprocess.Popen] = []  # supervisors started here, kept so they are reaped, never zombies
@@ -149,7 +149,7 @@ class RunManager:
             except FileExistsError:  # same second, same random suffix: draw again
                 continue
         config.save(run.config)
-        append_event(run.events, {"status": "queued"})
+        append_event(run.events, {"status": RunStatus.QUEUED})
         with self.lock:
             state = self._read_queue()
             self._enqueue(state, run_id)
@@ -174,8 +174,8 @@ class RunManager:
                         state["active"].append(entry["id"])
                         started.append(entry["id"])
                     except OSError as error:
-                        append_event(run.events, {"status": "failed", "error": f"cannot start the supervisor: "
-                                                                              f"{error}"})
+                        append_event(run.events, {"status": RunStatus.FAILED,
+                                                  "error": f"cannot start the supervisor: {error}"})
                 state["queued"].pop(0)
                 self._write_queue(state)  # after process.json: unlocked readers never see a run in limbo
             self._write_queue(state)
@@ -185,19 +185,20 @@ class RunManager:
         """What a run is doing now: status, step, latest metrics, trainer pid, started/ended times, error,
         last checkpoint, queue position, task and model.
 
-        Statuses are those of :data:`rlhf.runs.events.STATUSES`, plus ``starting`` (taken off the queue, the
-        trainer has not reported yet). A run recorded as running whose processes are all gone is reported
-        ``interrupted``, and that is appended to its events once."""
+        Statuses are :class:`rlhf.runs.status.RunStatus` values, returned as plain strings: those recorded, plus
+        ``starting`` (taken off the queue, the trainer has not reported yet). A run recorded as running whose
+        processes are all gone is reported ``interrupted``, and that is appended to its events once."""
         run = self._folder(run_id)
         info = self._derive(run, self._read_queue())
-        if info["status"] == "interrupted" and info["_recorded"] != "interrupted":
+        if info["status"] == RunStatus.INTERRUPTED and info["_recorded"] != RunStatus.INTERRUPTED:
             with self.lock:  # look again under the lock: a supervisor may be writing its verdict right now
                 info = self._derive(run, self._read_queue())
-                if info["status"] == "interrupted" and info["_recorded"] != "interrupted":
+                if info["status"] == RunStatus.INTERRUPTED and info["_recorded"] != RunStatus.INTERRUPTED:
                     hint = f"; resume continues from {info['checkpoint']}" if info["checkpoint"] else ""
                     try:
-                        append_event(run.events, {"status": "interrupted", "error": "the training process is gone "
-                                                  "without reporting a result (machine restart or crash?)" + hint})
+                        append_event(run.events, {"status": RunStatus.INTERRUPTED, "error": "the training process is "
+                                                  "gone without reporting a result (machine restart or crash?)"
+                                                  + hint})
                     except OSError:  # a full disk: report it all the same (derived again next time), never fail
                         return _public(info)
                     info = self._derive(run, self._read_queue())
@@ -224,11 +225,12 @@ class RunManager:
             if any(entry["id"] == run_id for entry in state["queued"]):
                 state["queued"] = [entry for entry in state["queued"] if entry["id"] != run_id]
                 self._write_queue(state)
-                append_event(run.events, {"status": "stopped", "reason": "taken off the queue before it started"})
+                append_event(run.events, {"status": RunStatus.STOPPED,
+                                          "reason": "taken off the queue before it started"})
                 return self.status(run_id)
             info = self._derive(run, state)
-            if info["status"] in ("starting", "started"):
-                append_event(run.events, {"status": "stopping"})
+            if info["status"] in (RunStatus.STARTING, RunStatus.STARTED):
+                append_event(run.events, {"status": RunStatus.STOPPING})
                 # No trainer yet ("starting"): its supervisor checks for "stopping" before spawning one.
                 for record in (read_json(run.process).get("trainer"), info["_hand_run"]):
                     if procinfo.is_alive(record):
@@ -244,7 +246,7 @@ class RunManager:
             info = self.status(run_id)
             if info["status"] in ACTIVE:
                 raise ConfigError(f"run {run_id} is still {info['status']}; stop it before resuming.")
-            if info["status"] == "finished":
+            if info["status"] == RunStatus.FINISHED:
                 raise ConfigError(f"run {run_id} has finished; there is nothing to resume.")
             checkpoint = run.last_checkpoint()
             if checkpoint is None:
@@ -253,7 +255,7 @@ class RunManager:
             config = RunConfig.load(run.config)
             config.resume_from_checkpoint = True
             config.save(run.config)
-            append_event(run.events, {"status": "queued", "resume_from": str(checkpoint)})
+            append_event(run.events, {"status": RunStatus.QUEUED, "resume_from": str(checkpoint)})
             state = self._read_queue()
             self._enqueue(state, run_id)
             self._write_queue(state)
@@ -297,17 +299,17 @@ class RunManager:
         interrupted, requeued = [], []
         for run_id in sorted(p.name for p in self.runs_dir.iterdir() if (p / "config.yaml").is_file()):
             info = self._derive(RunFolder.of(self.runs_dir / run_id), state)
-            if info["status"] == "interrupted" and info["_recorded"] != "interrupted":
+            if info["status"] == RunStatus.INTERRUPTED and info["_recorded"] != RunStatus.INTERRUPTED:
                 interrupted.append(run_id)
                 self.status(run_id)  # appends the verdict, once
-            elif info["status"] == "queued" and info["queue_position"] is None:
+            elif info["status"] == RunStatus.QUEUED and info["queue_position"] is None:
                 requeued.append(run_id)
         if requeued:
             with self.lock:
                 state = self._read_queue()
                 for run_id in sorted(requeued):
                     info = self._derive(self._folder(run_id), state)
-                    if info["status"] == "queued" and info["queue_position"] is None:
+                    if info["status"] == RunStatus.QUEUED and info["queue_position"] is None:
                         self._enqueue(state, run_id)
                 self._write_queue(state)
         return {"interrupted": interrupted, "requeued": requeued, "started": self.schedule()}
@@ -372,7 +374,7 @@ class RunManager:
 
         ``process.json`` names the attempt (how many times the run was queued) so a reader can tell this launch
         from an earlier one of a resumed run."""
-        attempt = sum(1 for e in run.read_events() if e.get("status") == "queued")
+        attempt = sum(1 for e in run.read_events() if e.get("status") == RunStatus.QUEUED)
         process = {"attempt": attempt, "launched": time.time(), "command": command, "supervisor": None,
                    "trainer": None}
         write_json(run.process, process)
@@ -390,21 +392,21 @@ class RunManager:
         """The status of a run from its events, the queue and the liveness of its processes (no writes)."""
         events = run.read_events()
         last = last_status(events) or {}
-        recorded = last.get("status", "queued")
+        recorded = RunStatus.coerce(last.get("status", RunStatus.QUEUED))
         position = next((i + 1 for i, entry in enumerate(state["queued"]) if entry["id"] == run.id), None)
         process = read_json(run.process)
-        started = next((e for e in reversed(events) if e.get("status") == "started"), None)
+        started = next((e for e in reversed(events) if e.get("status") == RunStatus.STARTED), None)
         hand_run = _hand_run_trainer(started)
         alive = (not process.get("ended") and (procinfo.is_alive(process.get("supervisor"))
                                                 or procinfo.is_alive(process.get("trainer")))) \
             or procinfo.is_alive(hand_run)
         status = recorded
-        if recorded in ("started", "stopping") and not alive:
-            status = "interrupted"
-        elif recorded == "queued" and position is None:
-            attempt = sum(1 for e in events if e.get("status") == "queued")
+        if recorded in (RunStatus.STARTED, RunStatus.STOPPING) and not alive:
+            status = RunStatus.INTERRUPTED
+        elif recorded == RunStatus.QUEUED and position is None:
+            attempt = sum(1 for e in events if e.get("status") == RunStatus.QUEUED)
             if process.get("attempt") == attempt:  # taken off the queue and launched
-                status = "starting" if alive else "interrupted"
+                status = RunStatus.STARTING if alive else RunStatus.INTERRUPTED
         metrics: dict[str, Any] = {}
         for event in events:
             if "status" not in event:
@@ -426,7 +428,12 @@ class RunManager:
 
 
 def _public(info: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in info.items() if not k.startswith("_")}
+    """What callers get: no private keys, and the status as a plain ``str`` (equal to its RunStatus member), so
+    it serializes anywhere a string does, also as a dict key (orjson, which Gradio uses, takes only ``str``)."""
+    public = {k: v for k, v in info.items() if not k.startswith("_")}
+    if isinstance(public["status"], RunStatus):
+        public["status"] = public["status"].value
+    return public
 
 
 def _hand_run_trainer(started: dict[str, Any] | None) -> dict[str, Any] | None:

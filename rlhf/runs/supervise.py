@@ -23,9 +23,10 @@ from pathlib import Path
 
 from rlhf.runs import procinfo
 from rlhf.runs.diskspace import low_on_space
-from rlhf.runs.events import TERMINAL, append_event
+from rlhf.runs.events import append_event
 from rlhf.runs.folder import RunFolder
 from rlhf.runs.manager import RunManager, child_env, default_command, expand_command, read_json, write_json
+from rlhf.runs.status import TERMINAL, RunStatus
 
 
 class Supervisor:
@@ -44,7 +45,7 @@ class Supervisor:
                 self._verdict(self.trainer.wait())
         except Exception as error:  # never leave a run "started" forever because the supervisor itself broke
             if not self._terminal():
-                append_event(self.run.events, {"status": "failed", "error": f"supervisor error: {error!r}"})
+                append_event(self.run.events, {"status": RunStatus.FAILED, "error": f"supervisor error: {error!r}"})
             raise
         finally:
             # Free the slot and start the next run. On a full disk these writes can fail: the slot then frees
@@ -64,9 +65,9 @@ class Supervisor:
             process = read_json(self.run.process)
             process["supervisor"] = procinfo.identity(os.getpid())
             last = self.run.recorded_status() or {}
-            if self.stop_requested or last.get("status") == "stopping":
+            if self.stop_requested or last.get("status") == RunStatus.STOPPING:
                 write_json(self.run.process, process)
-                append_event(self.run.events, {"status": "stopped", "reason": "stopped before training began"})
+                append_event(self.run.events, {"status": RunStatus.STOPPED, "reason": "stopped before training began"})
                 return False
             with open(self.run.stdout, "ab") as log:
                 try:
@@ -74,7 +75,7 @@ class Supervisor:
                                                     stderr=subprocess.STDOUT, env=child_env())
                 except OSError as error:
                     write_json(self.run.process, process)
-                    append_event(self.run.events, {"status": "failed", "error": f"cannot start training "
+                    append_event(self.run.events, {"status": RunStatus.FAILED, "error": f"cannot start training "
                                                    f"({' '.join(self.command)}): {error}"})
                     return False
             process["trainer"] = procinfo.identity(self.trainer.pid)
@@ -105,9 +106,9 @@ class Supervisor:
         if returncode < 0:
             name = _signal_name(-returncode)
             event["signal"] = name
-            if last.get("status") == "stopping" and -returncode in (signal.SIGTERM, signal.SIGINT):
+            if last.get("status") == RunStatus.STOPPING and -returncode in (signal.SIGTERM, signal.SIGINT):
                 # asked to stop and killed by that very signal before it could save: stopped, maybe no checkpoint
-                event.update(status="stopped", checkpoint=str(checkpoint) if checkpoint else None)
+                event.update(status=RunStatus.STOPPED, checkpoint=str(checkpoint) if checkpoint else None)
                 append_event(self.run.events, event)
                 return
             error = f"training process killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
@@ -124,7 +125,7 @@ class Supervisor:
                                                               if removed else "") + f": {error}"
         if checkpoint:
             error += f"; resume continues from {checkpoint.name}"
-        append_event(self.run.events, {"status": "failed", **event, "error": error})
+        append_event(self.run.events, {"status": RunStatus.FAILED, **event, "error": error})
 
 
 def _signal_name(signum: int) -> str:
