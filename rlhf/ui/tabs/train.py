@@ -114,7 +114,8 @@ def build(ctx: Ctx) -> None:
         model = gr.Dropdown([("starter (tiny offline model)", "starter")], value="starter", label="Model",
                             allow_custom_value=True, min_width=280,
                             info="'starter', a finished run (to continue from it), or a Hub id")
-        use_peft = gr.Checkbox(False, label="LoRA (use_peft)", info="train a small adapter instead of every weight")
+        use_peft = gr.Checkbox(tasks.setting_default("use_peft"), label="LoRA (use_peft)",
+                               info=tasks.setting_help("use_peft"))
     with gr.Accordion("Hyper-parameters (TRL names; empty means the default)", open=True):
         numbers = []
         for start in range(0, len(NUMBERS), 4):
