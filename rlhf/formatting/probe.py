@@ -9,13 +9,12 @@ The user's code still runs only in a child process, with the same limits and scr
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
-from rlhf.errors import ConfigError, DataError, FormattingError
+from rlhf.errors import ConfigError
+from rlhf.formatting.failures import FailureKind, error_class
 from rlhf.formatting.sandbox import Limits, run_isolated
 from rlhf.formatting.templates import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT, fill_template
 from rlhf.formatting.user_code import UserCode
@@ -35,8 +34,7 @@ def probe_records(source, rows: RowContract, code: UserCode | None, limit: int =
     job = {"source": source.to_dict(), "rows": rows.to_dict(), "code": code.to_dict() if code else None, "limit": int(limit)}
     result, output = run_isolated("rlhf.formatting.probe", job, limits)
     if not result["ok"]:
-        kind = result["kind"]
-        raise (DataError if kind == "data" else ConfigError if kind == "config" else FormattingError)(result["detail"])
+        raise error_class(result["kind"])(result["detail"])
     result["output"] = output
     return result
 
@@ -71,35 +69,15 @@ def probe_reward(code: UserCode | None, limits: Limits | None = None) -> dict[st
 # -- the child ---------------------------------------------------------------------------------------------------
 
 def run(job: dict) -> dict:
-    from rlhf.formatting.user_code import user_line
-    from rlhf.formatting.worker import WallClockLimit, start
-    from rlhf.rows import RowTypeError
+    from rlhf.formatting.worker import each_record, start
 
     work = start(job)
-    code, per_record = work.code, work.per_record
     outcomes = []
     try:
-        for index, record in enumerate(work.records()):
-            if index >= job["limit"]:
-                break
-            outcome: dict[str, Any] = {"index": index, "external_id": record.get("external_id"), "record": record,
-                                       "rows": [], "dropped": None, "error": None}
-            try:
-                produced, reason = per_record(record)
-                outcome["rows"] = [list(values) for values in produced]
-                outcome["dropped"] = reason
-            except RowTypeError as error:
-                outcome["error"] = str(error)
-            except WallClockLimit as limit:
-                line = user_line(limit.__traceback__, code.filename) if code else ""
-                outcome["error"] = f"stopped: the time limit of {job['timeout']:g} s was reached{line}"
-                outcomes.append(outcome)
-                break
-            except (Exception, SystemExit, KeyboardInterrupt) as error:
-                line = user_line(error.__traceback__, code.filename) if code else ""
-                outcome["error"] = f"raised {type(error).__name__}: {error}" + (f" (at {code.filename}{line})"
-                                                                                if line else "")
-            outcomes.append(outcome)
+        for outcome in each_record(work, limit=job["limit"]):
+            outcomes.append({"index": outcome.index, "external_id": outcome.external_id, "record": outcome.record,
+                             "rows": [list(values) for values in outcome.rows], "dropped": outcome.dropped,
+                             "error": outcome.message(job, work.code)})
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     return {"ok": True, "layout": work.layout.describe(), "function": work.choice.label,
@@ -107,23 +85,22 @@ def run(job: dict) -> dict:
             "records": outcomes}
 
 
-def main(argv: list[str]) -> int:
-    from rlhf.formatting.worker import job_error, write_result
+def _failed(job: dict, error: BaseException) -> dict:
+    """Before the first record's result: the limits while loading the function or reading the data."""
+    from rlhf.formatting.worker import WallClockLimit, memory_limit_exceeded
 
-    job = json.loads(Path(argv[0]).read_text())
-    try:
-        result = run(job)
-    except (DataError, FormattingError, ConfigError) as error:
-        result = job_error(error)
-    except MemoryError:
-        result = {"ok": False, "kind": "code", "detail": f"the memory limit of {job['memory_limit_mb']} MB was "
-                  "exceeded while loading the function"}
-    except BaseException as error:  # the time limit while loading the function or reading the data
-        what = "the time limit was reached" if type(error).__name__ == "WallClockLimit" else type(error).__name__
-        result = {"ok": False, "kind": "code", "detail": f"The probe stopped before the first record's result: "
-                                                          f"{what}."}
-    write_result(job, result)
-    return 0
+    if isinstance(error, MemoryError):
+        return {"ok": False, "kind": FailureKind.CODE, "detail": f"{memory_limit_exceeded(job)} while loading the "
+                                                                 "function"}
+    what = "the time limit was reached" if isinstance(error, WallClockLimit) else type(error).__name__
+    return {"ok": False, "kind": FailureKind.CODE, "detail": f"The probe stopped before the first record's result: "
+                                                             f"{what}."}
+
+
+def main(argv: list[str]) -> int:
+    from rlhf.formatting.worker import serve
+
+    return serve(argv, run, _failed, catch=(BaseException,))
 
 
 if __name__ == "__main__":

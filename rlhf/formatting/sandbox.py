@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import rlhf
-from rlhf.errors import ConfigError, DataError, FormattingError
+from rlhf.errors import FormattingError
 from rlhf.formatting.confine import Confinement, prepare as prepare_confinement
+from rlhf.formatting.failures import FailureKind, error_class
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_LIMIT_MB = 4096
@@ -200,33 +201,29 @@ def _died_message(returncode: int | None, limits: Limits, output: str) -> str:
 
 
 def _error_for(result: dict, code: dict | None, output: str) -> Exception:
-    kind, detail = result["kind"], result["detail"]
-    if kind == "data":
-        return DataError(detail)
-    if kind == "code":
-        return FormattingError(detail)
-    if kind == "config":
-        return ConfigError(detail)
+    kind, detail = FailureKind(result["kind"]), result["detail"]
+    if kind.whole_job:  # the child's own words
+        return error_class(kind)(detail)
     function = f"`{code['function']}`" if code else "preparation"
     where = _record_name(result)
     line = f" at {code['filename']}{result.get('line', '')}" if code and result.get("line") else ""
-    if kind == "exception":
+    if kind is FailureKind.EXCEPTION:
         message = f"{function} raised {detail} on {where}{line}."
         if detail.startswith("IndexError") and result.get("empty_questions"):
             message += (f" This record has no annotator responses ({', '.join(result['empty_questions'][:3])} "
                         "are empty lists): return None for such records to drop them, as the templates do.")
-    elif kind == "type" and code is None:  # plain columns of the wrong type: the data's fault, not code's
-        return DataError(f"The dataset {detail}, on {where}. Fix that column's values, or write a formatting "
-                         "function that converts them. No output was written.")
-    elif kind == "type":
+    elif kind is FailureKind.TYPE and code is None:  # plain columns of the wrong type: the data's fault, not code's
+        message = (f"The dataset {detail}, on {where}. Fix that column's values, or write a formatting function that "
+                   "converts them.")
+    elif kind is FailureKind.TYPE:
         message = f"{function} {detail}, on {where}. Return None to drop a record, or a list/generator for several rows."
-    elif kind == "timeout":
+    elif kind is FailureKind.TIMEOUT:
         message = (f"{function} was stopped because {detail} (for the whole dataset), while on {where}{line}. "
                    "Raise the limit (--timeout) or make the function faster.")
-    else:  # memory
+    else:  # FailureKind.MEMORY
         message = (f"{function} was stopped because {detail}, on {where}{line}. Raise the limit (--memory-limit-mb) "
                    "or use less memory per record.")
-    return FormattingError(message + " No output was written.")
+    return error_class(kind, user_code=code is not None)(message + " No output was written.")
 
 
 def _record_name(result: dict) -> str:

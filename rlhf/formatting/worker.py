@@ -17,7 +17,7 @@ import sys
 import time
 import types
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -25,6 +25,7 @@ from rlhf.data.layouts import ARGILLA_V2, Layout, source_column, v2_to_v1
 from rlhf.data.sources import Source
 from rlhf.data.writers import open_writer
 from rlhf.errors import ConfigError, DataError, FormattingError
+from rlhf.formatting.failures import FailureKind
 from rlhf.formatting.plan import RowsChoice, choose_rows
 from rlhf.formatting.user_code import UserCode, user_line
 from rlhf.rows import RowContract, RowTypeError, describe_value
@@ -37,14 +38,6 @@ DROPPED_EMPTY = "formatting function returned no rows"
 
 class WallClockLimit(BaseException):
     """Raised by the timer; a BaseException so a user's ``except Exception`` cannot swallow it."""
-
-
-class RecordFailure(Exception):
-    """A failure while on one record: carries what the message needs."""
-
-    def __init__(self, kind: str, index: int, record: dict, detail: str, line: str = ""):
-        super().__init__(detail)
-        self.kind, self.index, self.record, self.detail, self.line = kind, index, record, detail, line
 
 
 def records(source: Source, layout: Layout) -> Iterator[dict[str, Any]]:
@@ -143,70 +136,132 @@ def start(job: dict) -> RecordRows:
     return RecordRows(source, layout, rows, choice, per_record)
 
 
+def time_limit_reached(job: dict) -> str:
+    return f"the time limit of {job['timeout']:g} s was reached"
+
+
+def memory_limit_exceeded(job: dict) -> str:
+    return f"the memory limit of {job['memory_limit_mb']} MB was exceeded"
+
+
+@dataclass
+class RecordOutcome:
+    """What became of one record: its rows (or why it was dropped), or how it failed.
+
+    ``external_id`` is read before the user's function sees the record. ``line`` says where in the user's file
+    the failure happened (:func:`rlhf.formatting.user_code.user_line`)."""
+
+    index: int
+    record: dict
+    rows: list[tuple] = field(default_factory=list)
+    dropped: str | None = None
+    kind: FailureKind | None = None  # None: the record became rows (possibly none)
+    error: BaseException | None = None
+    line: str = ""
+    external_id: Any = None
+
+    @classmethod
+    def failed(cls, index: int, record: dict, error: BaseException, code: UserCode | None,
+               external_id: Any = None) -> RecordOutcome:
+        """Classify a failure on a record: a row of the wrong type, the time or memory limit, or the user's
+        code raising (or exiting)."""
+        kind = (FailureKind.TYPE if isinstance(error, RowTypeError) else
+                FailureKind.TIMEOUT if isinstance(error, WallClockLimit) else
+                FailureKind.MEMORY if isinstance(error, MemoryError) else FailureKind.EXCEPTION)
+        line = user_line(error.__traceback__, code.filename) if code and kind is not FailureKind.TYPE else ""
+        return cls(index, record, kind=kind, error=error, line=line, external_id=external_id)
+
+    @property
+    def raised(self) -> str:
+        return f"{type(self.error).__name__}: {self.error}"
+
+    def detail(self, job: dict) -> str:
+        """What went wrong, in the words the parent's message builds on."""
+        if self.kind is FailureKind.TIMEOUT:
+            return time_limit_reached(job)
+        if self.kind is FailureKind.MEMORY:
+            return memory_limit_exceeded(job)
+        return str(self.error) if self.kind is FailureKind.TYPE else self.raised
+
+    def failure(self, job: dict) -> dict:
+        """The failed result of a preparation stopped on this record; the parent turns it into the message."""
+        record = self.record
+        return {
+            "ok": False,
+            "kind": self.kind,
+            "index": self.index,
+            "external_id": self.external_id,
+            "detail": self.detail(job),
+            "line": self.line,
+            "empty_questions": sorted(k for k, v in record.items() if v == []) if isinstance(record, dict) else [],
+        }
+
+    def message(self, job: dict, code: UserCode | None) -> str | None:
+        """The probe's one-line error for this record, or None when it did not fail."""
+        if self.kind is None:
+            return None
+        if self.kind is FailureKind.TYPE:
+            return self.detail(job)
+        if self.kind is FailureKind.TIMEOUT:
+            return f"stopped: {self.detail(job)}{self.line}"
+        return f"raised {self.raised}" + (f" (at {code.filename}{self.line})" if self.line else "")
+
+
+def each_record(work: RecordRows, limit: int | None = None) -> Iterator[RecordOutcome]:
+    """Every record's outcome in order (the first ``limit`` records): the loop a preparation and the probe share.
+
+    A failed record does not end the iteration (the preparation stops at it, the probe goes on), except the
+    time limit: the clock has run out for every record after it."""
+    for index, record in enumerate(work.records()):
+        if limit is not None and index >= limit:
+            return
+        external_id = record.get("external_id") if isinstance(record, dict) else None
+        try:
+            produced, reason = work.per_record(record)
+        except (Exception, SystemExit, KeyboardInterrupt, WallClockLimit) as error:  # raised, exited, or a limit
+            outcome = RecordOutcome.failed(index, record, error, work.code, external_id)
+        else:
+            outcome = RecordOutcome(index, record, produced, reason, external_id=external_id)
+        yield outcome
+        if outcome.kind is FailureKind.TIMEOUT:
+            return
+
+
 def run(job: dict) -> dict:
     work = start(job)
-    source, layout, rows, choice, code, per_record = (work.source, work.layout, work.rows, work.choice, work.code,
-                                                       work.per_record)
-    with_id = rows.with_id
-    columns = list(rows.columns) if code else list(choice.plain_columns)
+    with_id = work.rows.with_id
+    columns = list(work.rows.columns) if work.code else list(work.choice.plain_columns)
     out_columns = (["id"] if with_id else []) + columns
     progress = Progress(job.get("progress"))
 
     dropped: Counter[str] = Counter()
     buffer: list[tuple] = []
-    index, record, count = -1, {}, 0
+    at, count = RecordOutcome(-1, {}), 0  # the last record reached
     try:
         with open_writer(Path(job["output"]["path"]), job["output"]["format"], out_columns) as writer:
-            for index, record in enumerate(records(source, layout)):
-                try:
-                    produced, reason = per_record(record)
-                except RowTypeError as error:
-                    raise RecordFailure("type", index, record, str(error)) from None
-                except (WallClockLimit, MemoryError, RecordFailure):
-                    raise
-                except (Exception, SystemExit, KeyboardInterrupt) as error:  # the user's code raised (or exited)
-                    line = user_line(error.__traceback__, code.filename) if code else ""
-                    raise RecordFailure("exception", index, record, f"{type(error).__name__}: {error}", line) \
-                        from None
-                if reason:
-                    dropped[reason] += 1
-                for values in produced:
+            for at in each_record(work):
+                if at.kind:
+                    return at.failure(job)
+                if at.dropped:
+                    dropped[at.dropped] += 1
+                for values in at.rows:
                     buffer.append(((count,) + values) if with_id else values)
                     count += 1
                 if len(buffer) >= WRITE_BATCH:
                     writer.write(buffer)
                     buffer = []
-                    progress.update(index + 1, count)
+                    progress.update(at.index + 1, count)
             writer.write(buffer)
         signal.setitimer(signal.ITIMER_REAL, 0)
-    except WallClockLimit as limit:
-        line = user_line(limit.__traceback__, code.filename) if code else ""
-        return _failure("timeout", index, record, f"the time limit of {job['timeout']:g} s was reached", line)
-    except MemoryError as error:
-        line = user_line(error.__traceback__, code.filename) if code else ""
-        return _failure("memory", index, record, f"the memory limit of {job['memory_limit_mb']} MB was exceeded",
-                        line)
-    except RecordFailure as failure:
-        return _failure(failure.kind, failure.index, failure.record, failure.detail, failure.line)
-    progress.update(index + 1, count, force=True)
-    return {"ok": True, "records": index + 1, "rows": count, "dropped": dict(dropped), "columns": out_columns,
-            "layout": layout.describe(), "function": choice.label}
+    except (WallClockLimit, MemoryError) as error:  # outside the user's function: reading records, writing rows
+        return RecordOutcome.failed(at.index, at.record, error, work.code, at.external_id).failure(job)
+    progress.update(at.index + 1, count, force=True)
+    return {"ok": True, "records": at.index + 1, "rows": count, "dropped": dict(dropped), "columns": out_columns,
+            "layout": work.layout.describe(), "function": work.choice.label}
 
 
 def _raise_limit(signum, frame):
     raise WallClockLimit()
-
-
-def _failure(kind: str, index: int, record: dict, detail: str, line: str) -> dict:
-    return {
-        "ok": False,
-        "kind": kind,
-        "index": index,
-        "external_id": record.get("external_id") if isinstance(record, dict) else None,
-        "detail": detail,
-        "line": line,
-        "empty_questions": sorted(k for k, v in record.items() if v == []) if isinstance(record, dict) else [],
-    }
 
 
 def _out_of_memory(error: BaseException) -> bool:
@@ -216,8 +271,7 @@ def _out_of_memory(error: BaseException) -> bool:
 
 def job_error(error: DataError | FormattingError | ConfigError) -> dict:
     """A failure of the whole job (unreadable data, a function that does not load, no way to make rows)."""
-    kind = "data" if isinstance(error, DataError) else "config" if isinstance(error, ConfigError) else "code"
-    return {"ok": False, "kind": kind, "detail": str(error)}
+    return {"ok": False, "kind": FailureKind.of(error), "detail": str(error)}
 
 
 def write_result(job: dict, result: dict) -> None:
@@ -227,27 +281,33 @@ def write_result(job: dict, result: dict) -> None:
     os.replace(tmp, job["result"])
 
 
-def main(argv: list[str]) -> int:
+def serve(argv: list[str], run: Callable[[dict], dict], failed: Callable[[dict, BaseException], dict],
+          catch: tuple[type[BaseException], ...] = (Exception, WallClockLimit)) -> int:
+    """The whole of a sandboxed child (``python -m MODULE JOB.json``): read the job, run it and write one result,
+    whatever happens. Our own errors become :func:`job_error`; anything else in ``catch``, ``failed(job, error)``."""
     job = json.loads(Path(argv[0]).read_text())
     try:
         result = run(job)
     except (DataError, FormattingError, ConfigError) as error:
         result = job_error(error)
-    except MemoryError:
-        result = {"ok": False, "kind": "memory", "detail": f"the memory limit of {job['memory_limit_mb']} MB was "
-                  "exceeded", "index": None}
-    except WallClockLimit:
-        result = {"ok": False, "kind": "timeout", "detail": f"the time limit of {job['timeout']:g} s was reached",
-                  "index": None}
-    except Exception as error:  # outside the user's code (their errors are caught per record): reading the data
-        if _out_of_memory(error):  # e.g. a library loaded after the user's code took the memory
-            result = {"ok": False, "kind": "memory", "detail": f"the memory limit of {job['memory_limit_mb']} MB "
-                      "was exceeded", "index": None}
-        else:
-            result = {"ok": False, "kind": "data", "detail": f"reading the dataset failed: {type(error).__name__}: "
-                                                             f"{str(error)[:300]}"}
+    except catch as error:
+        result = failed(job, error)
     write_result(job, result)
     return 0
+
+
+def _job_failure(job: dict, error: BaseException) -> dict:
+    """Outside the user's code (their errors are caught per record): the limits while loading, reading the data."""
+    if isinstance(error, WallClockLimit):
+        return {"ok": False, "kind": FailureKind.TIMEOUT, "detail": time_limit_reached(job), "index": None}
+    if isinstance(error, MemoryError) or _out_of_memory(error):  # e.g. a library loaded after the user's code
+        return {"ok": False, "kind": FailureKind.MEMORY, "detail": memory_limit_exceeded(job), "index": None}
+    return {"ok": False, "kind": FailureKind.DATA, "detail": f"reading the dataset failed: {type(error).__name__}: "
+                                                             f"{str(error)[:300]}"}
+
+
+def main(argv: list[str]) -> int:
+    return serve(argv, run, _job_failure)
 
 
 if __name__ == "__main__":
