@@ -101,9 +101,10 @@ def plots(name: str | None) -> frozenset[Plot]:
 
 
 def rewarded(name: str | None) -> bool:
-    """The task trains against rewards (reward models and/or the reward function): RL's reward plot, its reward
-    settings and the reward function's editor go with it."""
-    return Plot.REWARD in plots(name)
+    """The task trains from reward sources (reward models and/or the reward function, :attr:`TaskSpec.rewarded`):
+    the Train tab's reward box and the reward function's editor go with it."""
+    found = known(name or "")
+    return bool(found and found.rewarded)
 
 
 def option_names() -> tuple[str, ...]:
