@@ -24,7 +24,7 @@ def setting(default: Any = None, help: str = "", factory: Any = None) -> Any:
     return field(default=default, metadata={"help": help})
 
 
-TASK_DEFAULT = "empty: the task's default for this model and hardware"
+TASK_DEFAULT = "unset: the task's default for this model and hardware"
 
 
 @dataclass
@@ -49,26 +49,26 @@ class TrainingSettings:
 
     learning_rate: float | None = setting(None, f"{TASK_DEFAULT} (the starter's tuned rate, TRL's otherwise)")
     per_device_train_batch_size: int | None = setting(None, f"rows per step and device; {TASK_DEFAULT}")
-    per_device_eval_batch_size: int | None = setting(None, "rows per evaluation batch; empty: the training batch")
+    per_device_eval_batch_size: int | None = setting(None, "rows per evaluation batch; unset: the training batch")
     gradient_accumulation_steps: int = setting(1, "steps whose gradients add up before an optimiser step")
     num_train_epochs: float = setting(1.0, "passes over the training rows (when max_steps is not set)")
     max_steps: int = setting(-1, "optimiser steps to train; -1: num_train_epochs decides")
-    max_length: int | None = setting(None, "tokens per training sequence; empty: the tokenizer's limit, at most 1024")
-    logging_steps: int | None = setting(None, "log every N steps; empty: 1 for short runs, 10 otherwise")
-    save_steps: int | None = setting(None, "checkpoint every N steps; empty: 500 (PPO: at the end)")
+    max_length: int | None = setting(None, "tokens per training sequence; unset: the tokenizer's limit, at most 1024")
+    logging_steps: int | None = setting(None, "log every N steps; unset: 1 for short runs, 10 otherwise")
+    save_steps: int | None = setting(None, "checkpoint every N steps; unset: 500 (PPO: at the end)")
     save_total_limit: int | None = setting(2, "checkpoints kept")
     eval_steps: int | None = setting(None, "evaluate every N steps (needs train_size < 1)")
     warmup_ratio: float = setting(0.0, "share of steps with a linear learning-rate warm-up")
     lr_scheduler_type: str = setting("linear", "learning-rate schedule (transformers' names)")
     weight_decay: float = setting(0.0, "AdamW weight decay")
     seed: int = setting(42, "random seed of the training")
-    bf16: bool | None = setting(None, "bfloat16 mixed precision; empty: on where the GPU supports it")
+    bf16: bool | None = setting(None, "bfloat16 mixed precision; unset: on where the GPU supports it")
     gradient_checkpointing: bool = setting(False, "recompute activations in the backward pass to save memory")
-    packing: bool | None = setting(None, "SFT: pack rows into full sequences; empty: only where it is exact "
+    packing: bool | None = setting(None, "SFT: pack rows into full sequences; unset: only where it is exact "
                                          "(CUDA with flash-attn)")
-    beta: float | None = setting(None, "DPO/KTO/ORPO/GRPO/RLOO: strength of the preference or KL term; empty: TRL's")
+    beta: float | None = setting(None, "DPO/KTO/ORPO/GRPO/RLOO: strength of the preference or KL term; unset: TRL's")
     loss_type: str | None = setting(None, "DPO/KTO: the loss (DPO: sigmoid, ipo, hinge, robust, apo_zero, …); "
-                                          "empty: TRL's")
+                                          "unset: TRL's")
     extra: dict[str, Any] = setting(help="any other argument of the task's TRL config, as JSON", factory=dict)
 
 
@@ -80,7 +80,7 @@ class LoraSettings:
     lora_r: int = setting(16, "LoRA rank")
     lora_alpha: int = setting(32, "LoRA scaling (alpha)")
     lora_dropout: float = setting(0.05, "dropout on the LoRA adapters")
-    lora_target_modules: list[str] | None = setting(None, "layers to adapt; empty: every linear layer")
+    lora_target_modules: list[str] | None = setting(None, "layers to adapt; unset: every linear layer")
 
 
 @dataclass
@@ -94,30 +94,30 @@ class RLSettings:
     reward_func: str | None = setting(None, "a .py file with a reward function f(completions, prompts=…, **kw)")
     reward_code: str | None = setting(None, "or the reward function's source text (the app's editor)")
     reward_function: str = setting("reward_func", "the reward function's name")
-    num_generations: int | None = setting(None, "GRPO/RLOO: completions per prompt; empty: 4")
-    max_completion_length: int | None = setting(None, "new tokens per completion; empty: 32 on the starter, 256 "
+    num_generations: int | None = setting(None, "GRPO/RLOO: completions per prompt; unset: 4")
+    max_completion_length: int | None = setting(None, "new tokens per completion; unset: 32 on the starter, 256 "
                                                       "otherwise")
     temperature: float = setting(1.0, "sampling temperature of the rollouts")
-    min_new_tokens: int | None = setting(None, "PPO: the length sampler's lower bound; empty: a quarter of the max")
-    max_new_tokens: int | None = setting(None, "PPO: the length sampler's upper bound; empty: max_completion_length")
+    min_new_tokens: int | None = setting(None, "PPO: the length sampler's lower bound; unset: a quarter of the max")
+    max_new_tokens: int | None = setting(None, "PPO: the length sampler's upper bound; unset: max_completion_length")
     generation_kwargs: dict[str, Any] = setting(help="extra generate() arguments for the rollouts, as JSON",
                                                 factory=dict)
-    kl_coef: float | None = setting(None, "PPO: KL penalty to the reference model; empty: PPOSettings' 0.05")
-    cliprange: float | None = setting(None, "PPO: policy clip range; empty: 0.2")
-    cliprange_value: float | None = setting(None, "PPO: value clip range; empty: 0.2")
-    vf_coef: float | None = setting(None, "PPO: value-loss weight; empty: 0.1")
-    gamma: float | None = setting(None, "PPO: discount; empty: 1.0")
-    lam: float | None = setting(None, "PPO: GAE lambda; empty: 0.95")
-    num_ppo_epochs: int | None = setting(None, "PPO: optimisation passes over each batch of rollouts; empty: 4")
-    batch_size: int | None = setting(None, "PPO: rollouts per step (the seed's PPOConfig(batch_size=…)); empty: 8 "
+    kl_coef: float | None = setting(None, "PPO: KL penalty to the reference model; unset: PPOSettings' 0.05")
+    cliprange: float | None = setting(None, "PPO: policy clip range; unset: 0.2")
+    cliprange_value: float | None = setting(None, "PPO: value clip range; unset: 0.2")
+    vf_coef: float | None = setting(None, "PPO: value-loss weight; unset: 0.1")
+    gamma: float | None = setting(None, "PPO: discount; unset: 1.0")
+    lam: float | None = setting(None, "PPO: GAE lambda; unset: 0.95")
+    num_ppo_epochs: int | None = setting(None, "PPO: optimisation passes over each batch of rollouts; unset: 4")
+    batch_size: int | None = setting(None, "PPO: rollouts per step (the seed's PPOConfig(batch_size=…)); unset: 8 "
                                            "on CPU, 16 on GPU")
-    mini_batch_size: int | None = setting(None, "PPO: rollouts per optimisation minibatch; empty: a quarter")
-    whiten_rewards: bool | None = setting(None, "PPO: whiten the scores over each batch; empty: no")
+    mini_batch_size: int | None = setting(None, "PPO: rollouts per optimisation minibatch; unset: a quarter")
+    whiten_rewards: bool = setting(False, "PPO: whiten the scores over each batch")
 
 
 @dataclass
 class RunConfig:
-    task: str = setting(help="what to train: one of the registered tasks (python -m rlhf train --help lists them)")
+    task: str = setting(help="what to train: one of the registered tasks")
     model: str = setting("starter", "a Hub id, a local model folder, a finished run, or 'starter'")
     output_dir: str = setting("", "the run folder")
     run_name: str | None = setting(None, "a name to show for the run")
