@@ -17,28 +17,23 @@ Model and dataset references accepted from visitors:
 from __future__ import annotations
 
 import ast
-import hashlib
 import logging
 import re
-import shutil
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from rlhf.errors import ConfigError, DataError, RlhfError
+from rlhf.errors import ConfigError, RlhfError
 from rlhf.formatting.templates import fill_template
+from rlhf.services import preview as preview_service
+from rlhf.services import runs as run_service
+from rlhf.services.datasets import UPLOAD_PREFIX, UPLOADS, Datasets  # noqa: F401 (re-exported)
 from rlhf.services.inference import Inference, model_libraries, prompt_for
+from rlhf.services.messages import error_message
+from rlhf.services.runs import RUNS_TTL_S, tail_lines  # noqa: F401 (re-exported)
 from rlhf.ui import tasks
 
 log = logging.getLogger("rlhf.ui")
-
-UPLOADS = ".uploads"
-UPLOAD_PREFIX = "upload:"
-RUNS_TTL_S = 1.0
-
-
 
 @dataclass(frozen=True)
 class Caller:
@@ -59,15 +54,6 @@ def caller_for(settings, request: Any = None, session: str | None = "", profile:
     fallback = getattr(request, "session_hash", None) if request is not None else None
     owner = owner_key(settings.single_user, username, (session or "").strip() or fallback or new_browser_id())
     return Caller(owner, settings.can_run_code(bool(username)))
-
-
-def error_message(error: BaseException) -> str:
-    """One readable line for any failure: our own errors as they are, anything else short (and logged)."""
-    if isinstance(error, RlhfError):
-        return str(error)
-    log.error("unexpected error", exc_info=error)
-    return (f"Something went wrong ({type(error).__name__}). The app is still running; the details are in the "
-            "server log.")
 
 
 def function_name(code: str, default: str) -> str:
@@ -98,101 +84,42 @@ class Api:
         self.starter = starter or StarterStatus()
         self.hub = hub or HubStatus()
         self.inference = Inference()  # the loaded tokenizers and reward models, shared by every visitor
-        self._runs: tuple[float, list[dict[str, Any]]] = (0.0, [])
-        self._lock = threading.Lock()  # short critical sections only (the run listing)
+        self.datasets = Datasets(self.runs_dir / UPLOADS)
+        self.runs = run_service.Runs(self.manager, self.runs_dir)
+        self.plans = run_service.Plans()
 
     def health(self) -> dict[str, Any]:
         """Is the app serving, and what state is it in: cheap, touches no model, for load balancers and tests."""
-        counts: dict[str, int] = {}
-        for run in self._all_runs():
-            counts[run["status"]] = counts.get(run["status"], 0) + 1
         return {"status": "serving", "starter": self.starter.state, "hub_reachable": self.hub.reachable,
-                "runs": counts, "queued": len(self.manager.queue())}
+                "runs": self.runs.counts(), "queued": len(self.manager.queue())}
 
     # -- references ----------------------------------------------------------------------------------------
 
     @property
     def uploads_dir(self) -> Path:
-        return self.runs_dir / UPLOADS
+        return self.datasets.uploads_dir
 
     def store_upload(self, path: str | Path) -> str:
         """Keep an uploaded file where runs can read it later, named by its content: ``upload:<sha>/<name>``."""
-        path = Path(path)
-        if not path.is_file():
-            raise DataError(f"The uploaded file {path.name} is missing; upload it again.")
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        name = re.sub(r"[^\w.-]", "_", path.name) or "upload.jsonl"
-        sha = digest.hexdigest()[:16]
-        target = self.uploads_dir / sha / name
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{name}.tmp")
-            shutil.copyfile(path, tmp)
-            tmp.replace(target)
-        return f"{UPLOAD_PREFIX}{sha}/{name}"
+        return self.datasets.store_upload(path)
 
     def dataset_path(self, spec: str) -> str:
-        """A dataset reference from a visitor → what :func:`rlhf.data.sources.resolve_source` takes."""
-        from rlhf.data.sources import HUB_ID, SAMPLE
-
-        spec = (spec or "").strip()
-        if not spec or spec.lower() == SAMPLE:
-            return SAMPLE
-        if spec.startswith(UPLOAD_PREFIX):
-            relative = spec[len(UPLOAD_PREFIX):]
-            parts = relative.split("/")
-            path = self.uploads_dir.joinpath(*parts)
-            if len(parts) != 2 or ".." in parts or not path.is_file():
-                raise DataError(f"Dataset '{spec}': no such upload here; upload the file again.")
-            return str(path)
-        if not self.settings.public and Path(spec).expanduser().exists():
-            return str(Path(spec).expanduser().resolve())
-        if HUB_ID.match(spec) and not Path(spec).suffix.lower() in (".jsonl", ".json", ".csv", ".parquet"):
-            return spec
-        if self.settings.public:
-            raise DataError(f"Dataset '{spec}': give 'sample', a Hub id like owner/name, or upload a file "
-                            "(local paths on the server are not readable from a public deployment).")
-        raise DataError(f"Dataset '{spec}' not found: it is not a local file or folder, nor a Hub id like "
-                        "'owner/name'. Use a .jsonl/.json/.csv/.parquet path, a Hub id, an upload, or 'sample'.")
-
-    def _data_ref(self, spec: str) -> str:
-        """:meth:`dataset_path`, with the model libraries imported first where ``datasets`` will read it."""
-        from rlhf.data.sources import HUB_ID
-
-        path = self.dataset_path(spec)
-        if HUB_ID.match(path):
-            model_libraries()
-        return path
+        """A dataset reference from a visitor → what :func:`rlhf.data.sources.resolve_source` takes; a public
+        deployment reads no local path but uploads."""
+        return self.datasets.resolve(spec, local_paths=not self.settings.public)
 
     def visible_runs(self, caller: Caller) -> list[dict[str, Any]]:
-        """The caller's runs, newest first. Every open page polls this, so the listing is shared for a second."""
+        """The caller's runs, newest first (the listing is shared for a second: every open page polls it)."""
         from rlhf.ui.state import can_see
 
-        return [run for run in self._all_runs() if can_see(run["run_dir"], caller.owner)]
-
-    def _all_runs(self) -> list[dict[str, Any]]:
-        with self._lock:
-            listed_at, runs = self._runs
-        if time.monotonic() - listed_at > RUNS_TTL_S:
-            runs = self.manager.list_runs()
-            with self._lock:
-                self._runs = (time.monotonic(), runs)
-        return runs
-
-    def _forget_runs(self) -> None:
-        with self._lock:
-            self._runs = (0.0, [])
+        return [run for run in self.runs.all() if can_see(run["run_dir"], caller.owner)]
 
     def _run_dir(self, run_id: str, caller: Caller) -> Path:
         from rlhf.ui.state import can_see
 
-        run_id = (run_id or "").strip()
-        path = self.runs_dir / run_id
-        if not run_id or "/" in run_id or run_id.startswith(".") or not (path / "config.yaml").is_file() \
-                or not can_see(path, caller.owner):
+        path = self.runs.folder(run_id)
+        if path is None or not can_see(path, caller.owner):
+            run_id = (run_id or "").strip()
             raise ConfigError(f"No run '{run_id}' " + ("here." if caller.owner == "local" else "among your runs."))
         return path
 
@@ -238,9 +165,7 @@ class Api:
 
     def base_model(self, run_id: str, caller: Caller) -> str:
         """The model a run started from, as a reference the chat accepts (to compare against)."""
-        from rlhf.runs.manager import _read_yaml
-
-        config = _read_yaml(self._run_dir(run_id, caller) / "config.yaml")
+        config = self.runs.config(self._run_dir(run_id, caller).name)
         return self.run_ref(config.get("model")) or "starter"
 
     # -- data ----------------------------------------------------------------------------------------------
@@ -249,33 +174,7 @@ class Api:
                   examples: int = 3) -> dict[str, Any]:
         """Resolve a dataset and describe it: layout, record count, fields and questions, the first records as
         a formatting function receives them, and which tasks need no function."""
-        from rlhf.data.layouts import plain_layout_for
-        from rlhf.data.sources import resolve_source
-        from rlhf.formatting.templates import fits_templates
-        from rlhf.tasks.registry import specs
-
-        spec = (dataset or "sample").strip()
-        source = resolve_source(self._data_ref(spec), split=split or "train", config=config or None)
-        layout = source.layout()
-        records = _count_records(source)
-        first = _first_records(source, layout, max(0, min(int(examples), 20)))
-        plain = [s.name for s in specs() if plain_layout_for(s.rows.plain_layouts, layout) is not None]
-        templates = layout.is_argilla and fits_templates(layout.fields + layout.questions)
-        return {
-            "dataset": spec if source.kind != "sample" else "sample",
-            "kind": source.kind,
-            "name": Path(spec).name if source.kind == "file" else spec,
-            "layout": layout.name,
-            "description": layout.describe(),
-            "records": records,
-            "columns": layout.columns,
-            "fields": layout.fields,
-            "questions": layout.questions,
-            "examples": first,
-            "plain_tasks": plain,
-            "templates_fit": templates,
-            "needs_function": [t for t in tasks.names() if t not in plain and not templates],
-        }
+        return self.datasets.describe(dataset, config, split, examples, local_paths=not self.settings.public)
 
     def default_code(self, task: str, data: dict[str, Any] | None = None) -> str:
         """What the editor starts with: the task's template, or nothing where plain columns already fit."""
@@ -308,9 +207,7 @@ class Api:
         spec = tasks.check(task, reward=True)
         if spec is None:
             return self._probe_reward(code, caller)
-        from rlhf.data.sources import resolve_source
-
-        source = resolve_source(self._data_ref(dataset), split=split or "train", config=config or None)
+        source = self.datasets.source(dataset, config, split, local_paths=not self.settings.public)
         result = probe_records(source, spec.rows, self.user_code(code, task, caller), limit=limit,
                                limits=self.code_limits(probe=True))
         return {"task": task, "layout": result["layout"], "function": result["function"],
@@ -334,26 +231,12 @@ class Api:
                 split: str = "train", rows: int = 20,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Prepare the rows for ``task`` through the sandbox (cached), split them, and measure token lengths."""
-        from rlhf.prepare_rows import prepare_dataset
-
         caller = caller or Caller("local")
         tasks.check(task)
-        user = self.user_code(code, task, caller)
-        model_libraries()
-        prepared, summary = prepare_dataset(
-            self.dataset_path(dataset), task, formatting_func=user, split=split or "train",
-            dataset_config=config or None, train_size=float(train_size), seed=int(seed),
-            limits=self.code_limits(), progress=progress)
-        train = prepared["train"] if hasattr(prepared, "keys") else prepared
-        shown = train.select(range(min(int(rows), len(train)))).to_list()
-        result: dict[str, Any] = {
-            "task": task, "layout": summary.layout, "function": summary.function, "records": summary.records,
-            "rows": summary.rows, "dropped": summary.dropped,
-            "splits": summary.splits or {"train": summary.rows}, "columns": train.column_names,
-            "sample_rows": shown,
-        }
-        result["token_lengths"] = self._token_lengths(model, train, task, caller)
-        return result
+        prepared = preview_service.prepare(
+            self.dataset_path(dataset), task, self.user_code(code, task, caller), split, config, train_size, seed,
+            limits=self.code_limits(), rows=rows, progress=progress)
+        return dict(prepared.result, token_lengths=self._token_lengths(model, prepared.train, task, caller))
 
     def _token_lengths(self, model: str, rows, task: str, caller: Caller) -> dict[str, Any]:
         """Token counts of the training text(s) of each row, for the histogram; a note when no tokenizer."""
@@ -366,13 +249,20 @@ class Api:
         if is_starter(path) and not self.starter.ready:
             return {"model": model, "note": "Token lengths appear once the starter model is built (see the status "
                                             "line at the top); press Prepare again then."}
-        try:
-            lengths = self.inference.token_lengths(path, rows, tasks.check(task).sequences)
-        except Exception as error:  # offline Hub id, a folder without a tokenizer…
-            return {"model": model, "note": f"No tokenizer for '{model}': {error_message(error)}"}
-        return {"model": model, **lengths}
+        return preview_service.token_lengths(self.inference, path, rows, task, model)
 
     # -- runs ----------------------------------------------------------------------------------------------
+
+    def _config(self, task: str, caller: Caller, model: str, dataset: str, code: str,
+                settings: dict[str, Any] | None, reward_code: str, config: str, split: str):
+        """The visitor's choices as a validated RunConfig: references resolved for this caller, code allowed."""
+        tasks.check(task)
+        user = self.user_code(code, task, caller)
+        reward = self.user_code(reward_code, tasks.REWARD, caller) if tasks.rewarded(task) else None
+        return run_service.run_config(
+            task, self.model_path(model, caller), self.dataset_path(dataset), self.runs_dir, settings,
+            formatting=user, reward=reward, dataset_config=config, split=split,
+            reward_model=lambda ref: self.model_path(ref, caller, "reward_models"))
 
     def start_run(self, task: str, caller: Caller, model: str = "starter", dataset: str = "sample",
                   code: str = "", settings: dict[str, Any] | None = None, reward_code: str = "",
@@ -383,82 +273,49 @@ class Api:
         ``use_peft``, ``algorithm``, ``reward_models`` …); ``code`` is the formatting function for the task's
         rows (empty: plain columns or the template), ``reward_code`` the RL reward function (empty: none).
         """
-        from rlhf.runs.config import DataSettings, RunConfig, section_fields
         from rlhf.ui.state import write_owner
 
         if not caller.may_run_code:
             raise ConfigError(self.settings.access_note() or "Training is not allowed here.")
-        tasks.check(task)
-        user = self.user_code(code, task, caller)
-        run = RunConfig(task=task, model=self.model_path(model, caller),
-                        data=DataSettings(dataset=self.dataset_path(dataset), dataset_config=config or None,
-                                          split=split or "train",
-                                          formatting_code=user.source if user else None,
-                                          function=user.function if user else "formatting_func"))
-        sections = {f.name: (section, f) for section, f in section_fields()}
-        for name, value in (settings or {}).items():
-            if name not in sections or name in ("task", "model", "output_dir", "formatting_func",
-                                                "formatting_code", "function", "reward_func", "reward_code",
-                                                "reward_function", "dataset", "dataset_config", "split"):
-                accepted = sorted(n for n in sections if n not in ("task", "model", "output_dir"))
-                raise ConfigError(f"settings.{name}: unknown or not settable here; accepted: {', '.join(accepted)}.")
-            section, f = sections[name]
-            if name == "reward_models":
-                value = [self._reward_model(ref, caller) for ref in ([value] if isinstance(value, str) else
-                                                                      value or [])]
-            else:
-                value = _coerce(name, str(f.type), value)
-            target = getattr(run, section) if section else run
-            setattr(target, name, value)
-        rewarded = tasks.rewarded(task)
-        reward = self.user_code(reward_code, tasks.REWARD, caller) if rewarded else None
-        if reward is not None:
-            run.rl.reward_code, run.rl.reward_function = reward.source, reward.function
-        run.replace(output_dir=str(self.runs_dir)).validate()  # the settings first: they cost nothing to check
-        from rlhf.tasks.models import check_models
+        run = self._config(task, caller, model, dataset, code, settings, reward_code, config, split)
+        run_service.check_models(run)
+        result = self.runs.submit(run)
+        write_owner(self.runs_dir / result["run_id"], caller.owner)
+        self.runs.forget()
+        return result
 
-        if rewarded and run.rl.reward_models:
-            model_libraries()  # their configs are read with transformers
-        check_models(run.model, run.rl.reward_models if rewarded else [])
-        run_id = self.manager.submit(run)
-        write_owner(self.runs_dir / run_id, caller.owner)
-        self._forget_runs()
-        status = self.manager.status(run_id)
-        return {"run_id": run_id, "status": status["status"], "queue_position": status.get("queue_position")}
-
-    def _reward_model(self, ref: str, caller: Caller) -> str:
-        path = self.model_path(ref, caller, "reward_models")
-        return path
+    def resolve_plan(self, task: str, caller: Caller, model: str = "starter", dataset: str = "sample",
+                     settings: dict[str, Any] | None = None, reward_function: bool = False, config: str = "",
+                     split: str = "train") -> dict[str, Any]:
+        """What a run with these choices would train with, before it starts: ``{"ok": True, "plan": {…}}`` with
+        :meth:`rlhf.tasks.plan.TrainPlan.to_dict` (``plan["args"]`` are the trainer's exact arguments), or
+        ``{"ok": False, "error": "…"}`` naming the setting at fault (early validation of the form). Runs no
+        code, loads no model and asks no server; cached per config. The plan does not depend on the code, so
+        none is taken: ``reward_function`` says an RL run would have one (it counts as a reward source)."""
+        try:
+            tasks.check(task)
+            run = run_service.run_config(
+                task, self.model_path(model, caller), self.dataset_path(dataset), self.runs_dir, settings,
+                reward=run_service.PLACEHOLDER_REWARD if reward_function else None, dataset_config=config,
+                split=split, reward_model=lambda ref: self.model_path(ref, caller, "reward_models"))
+            return {"ok": True, "plan": self.plans.resolve(run)}
+        except Exception as error:
+            return {"ok": False, "error": error_message(error)}
 
     def run_status(self, caller: Caller, run_id: str = "", log_lines: int = 20) -> dict[str, Any]:
         """Without ``run_id``: every run the caller can see. With it: that run's status, its metric history
         and the end of its log."""
-        from rlhf.runs.events import read_events
-
         if not (run_id or "").strip():
-            return {"runs": [_summary(run, self.run_ref) for run in self.visible_runs(caller)]}
-        path = self._run_dir(run_id, caller)
-        status = self.manager.status(run_id)
-        events = read_events(path / "events.jsonl")
-        return {"run": _summary(status, self.run_ref), "metrics": status.get("metrics") or {},
-                "history": [e for e in events if "status" not in e and "step" in e],
-                "statuses": [e for e in events if "status" in e],
-                "log": tail_lines(path / "stdout.log", log_lines)}
+            return {"runs": [run_service.summary(run, self.run_ref) for run in self.visible_runs(caller)]}
+        return self.runs.detail(self._run_dir(run_id, caller).name, log_lines, self.run_ref)
 
     def stop_run(self, run_id: str, caller: Caller) -> dict[str, Any]:
-        self._run_dir(run_id, caller)
-        status = self.manager.stop(run_id)
-        self._forget_runs()
-        return {"run_id": run_id, "status": status["status"]}
+        return self.runs.stop(self._run_dir(run_id, caller).name)
 
     def resume_run(self, run_id: str, caller: Caller) -> dict[str, Any]:
         if not caller.may_run_code:
             raise ConfigError(self.settings.access_note() or "Training is not allowed here.")
-        self._run_dir(run_id, caller)
-        self.manager.resume(run_id)
-        self._forget_runs()
-        status = self.manager.status(run_id)
-        return {"run_id": run_id, "status": status["status"], "queue_position": status.get("queue_position")}
+        return self.runs.resume(self._run_dir(run_id, caller).name)
 
     def export_script(self, run_id: str, caller: Caller) -> str:
         from rlhf.export_script import export_script_from_file
@@ -541,105 +398,8 @@ class Api:
                         merge_adapter=bool(merge_adapter), progress=progress)
 
 
-# -- helpers -----------------------------------------------------------------------------------------------------
-
-def tail_lines(path: Path, count: int) -> list[str]:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, 2)
-            handle.seek(max(0, handle.tell() - 64 * 1024))
-            lines = handle.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return []
-    return lines[-max(0, int(count)):] if count else []
-
-
-def _coerce(name: str, kind: str, value: Any) -> Any:
-    """A JSON value → the field's type (JSON has one number type; a UI may send 3.0 for an int)."""
-    if value is None or value == "":
-        if "None" in kind:
-            return None
-        raise ConfigError(f"settings.{name}: a value is required.")
-    try:
-        if kind.startswith("bool"):
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                    raise ValueError(value)
-                return value.lower() in ("true", "1", "yes", "on")
-            return bool(value)
-        if kind.startswith("int"):
-            number = float(value)
-            if not number.is_integer():
-                raise ValueError(value)
-            return int(number)
-        if kind.startswith("float"):
-            return float(value)
-        if kind.startswith("dict") and not isinstance(value, dict):
-            raise ValueError(value)
-        if kind.startswith("list") and not isinstance(value, list):
-            return [value]
-    except (TypeError, ValueError):
-        raise ConfigError(f"settings.{name}: expected {kind.replace(' | None', '')}, got {value!r}.") from None
-    return value
-
+# -- helpers ----------------------------------------------------------------------------------------------------
 
 def _summary(run: dict[str, Any], ref: Callable[[str | None], str] = lambda x: x or "") -> dict[str, Any]:
-    """The public part of a run's status (no local paths, no pids)."""
-    metrics = run.get("metrics") or {}
-    keep = ("loss", "train_loss", "eval_loss", "reward", "accuracy", "eval_accuracy", "rewards/accuracies",
-            "rewards/margins", "margin", "learning_rate", "epoch")
-    return {"id": run["id"], "task": run.get("task"), "model": ref(run.get("model")) or None,
-            "status": run["status"], "step": run.get("step"), "queue_position": run.get("queue_position"),
-            "error": run.get("error"), "created": run.get("created"), "started": run.get("started"),
-            "ended": run.get("ended"), "metrics": {k: metrics[k] for k in keep if k in metrics}}
-
-
-def _count_records(source) -> int:
-    """Records in a source without converting them: Arrow/Parquet metadata, else one pass over the rows."""
-    total = 0
-    for path, fmt in source.files:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            try:
-                total += pq.ParquetFile(path).metadata.num_rows
-                continue
-            except Exception:
-                pass
-        elif fmt == "arrow":
-            import pyarrow as pa
-
-            try:
-                with pa.memory_map(str(path)) as handle:
-                    total += sum(batch.num_rows for batch in pa.ipc.open_stream(handle))
-                continue
-            except Exception:
-                pass
-        from rlhf.data.readers import iter_batches
-
-        total += sum(len(batch) for batch in iter_batches(path, fmt))
-    return total
-
-
-def _first_records(source, layout, count: int) -> list[dict[str, Any]]:
-    """The first records exactly as a formatting function receives them (Argilla 2.x converted to 1.x)."""
-    from rlhf.formatting.worker import records
-
-    out = []
-    if count <= 0:
-        return out
-    for record in records(source, layout):
-        out.append(_jsonable(record))
-        if len(out) >= count:
-            break
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+    """The public part of a run's status: see :func:`rlhf.services.runs.summary`."""
+    return run_service.summary(run, ref)
