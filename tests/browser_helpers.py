@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from app_helpers import free_port
 from conftest import REPO_ROOT, cli_env
+from rlhf.runs.events import TERMINAL
 
 CHROMIUM = os.environ.get("RLHF_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,16 +29,9 @@ VIEWPORT = {"width": 1280, "height": 900}
 # so a test run leaves the work tree as it found it.
 SCREENSHOTS = (REPO_ROOT / "docs" / "screenshots" if os.environ.get("RLHF_UPDATE_SCREENSHOTS")
                else Path(tempfile.gettempdir()) / "rlhf-screenshots")
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
 
 
 # -- the app --------------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 class App:
     """``python app.py`` on 127.0.0.1 and a free port, in its own process group (stopping it stops its runs'

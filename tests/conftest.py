@@ -19,11 +19,10 @@ from typing import Any, Iterable  # noqa: E402
 
 import pytest  # noqa: E402
 
+from rlhf.formatting.templates import TEMPLATE  # noqa: E402 (the seed page's prompt template)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = REPO_ROOT / "rlhf"
-
-# The seed page's prompt template, spelled out: a literal "\n" plus the line break after it.
-TEMPLATE = "### Instruction: {instruction}\n\n### Context: {context}\n\n### Response: {response}"
 
 QUESTIONS = ("new-instruction", "new-context", "new-response")
 
@@ -203,6 +202,16 @@ def starter_cache(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "rlhf.starter"], cwd=REPO_ROOT, check=True, capture_output=True,
                    env=dict(os.environ, RLHF_CACHE_DIR=str(cache)))
     return cache
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items) -> None:
+    """Training and browser tests, and any test that needs the starter model built, are slow too: ``-m "not slow"``
+    leaves them out without a second mark."""
+    for item in items:
+        if (item.get_closest_marker("training") or item.get_closest_marker("browser")
+                or "starter_cache" in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -2,6 +2,9 @@
 survived, secrets found), printed in one block at the end of the pytest run by ``conftest.py``.
 
 A test calls :func:`report` with a name and a value; a later report under the same name replaces the earlier one.
+A value may also be a function of no arguments, called only when the block is printed: a figure that sums up
+several tests then counts whatever ran, in whatever order, and a function that returns None prints nothing
+(none of its tests ran).
 """
 
 from __future__ import annotations
@@ -16,4 +19,5 @@ def report(name: str, value: Any) -> None:
 
 
 def lines() -> list[str]:
-    return [f"{name}: {value}" for name, value in FIGURES.items()]
+    values = {name: value() if callable(value) else value for name, value in FIGURES.items()}
+    return [f"{name}: {value}" for name, value in values.items() if value is not None]

@@ -2,37 +2,33 @@
 
 One app serves the module (``--multi-user`` on 127.0.0.1, so the run-isolation rule of public deployments is
 exercised); it trains tiny runs on the bundled sample with the starter model, built once into a temporary
-cache before the app starts. A second, short-lived app checks that startup serves within 10 s while the starter
-cache is still empty. Everything is offline (``HF_HUB_OFFLINE=1``).
+cache before the app starts. A second, short-lived app checks that it serves while the starter cache is still
+empty, before it builds the starter (how long that first answer takes: ``benchmarks/timings.py``). Everything is
+offline (``HF_HUB_OFFLINE=1``).
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from app_helpers import free_port, start_app, stop_app, stop_runs, wait_for_run, wait_until_serving
 from conftest import REPO_ROOT, cli_env
-
-STARTUP_LIMIT_S = 10.0
+from rlhf.formatting.templates import TOAD_BAD, TOAD_GOOD, TOAD_PROMPT
 
 
 # -- startup --------------------------------------------------------------------------------------------------
 
-def test_startup_serves_within_10_seconds_with_an_empty_starter_cache(tmp_path):
+@pytest.mark.slow
+def test_startup_serves_with_an_empty_starter_cache_before_building_the_starter(tmp_path):
     cache, log = tmp_path / "empty-cache", tmp_path / "app.log"
     port = free_port()
-    started = time.monotonic()
     proc = start_app(port, tmp_path / "runs", cache, log)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/", proc, log, timeout=60)
-        elapsed = time.monotonic() - started
-        print(f"\nstartup: first HTTP 200 after {elapsed:.2f} s (starter cache empty)")
-        assert elapsed < STARTUP_LIMIT_S, f"first HTTP 200 after {elapsed:.1f} s"
         assert not any(cache.glob("starter-*/build.json")), "the starter must not be built before serving"
     finally:
         stop_app(proc)
@@ -98,6 +94,7 @@ def test_preview_sft_counts_rows_and_says_why_records_were_dropped(client):
     assert stats["count"] == result["splits"]["train"] and 0 < stats["min"] <= stats["max"]
 
 
+@pytest.mark.training
 def test_a_queued_run_can_be_stopped(client, runs):
     waiting = client.predict("sft", "starter", "sample", "", {"max_steps": 500}, api_name="/start_run")
     assert waiting["ok"] and waiting["status"] == "queued", waiting
@@ -108,6 +105,7 @@ def test_a_queued_run_can_be_stopped(client, runs):
     assert client.predict(waiting["run_id"], api_name="/run_status")["run"]["status"] == "stopped"
 
 
+@pytest.mark.training
 def test_sft_run_trains_and_logs_a_loss_then_chats(client, runs):
     assert runs["queued_rm"]["status"] in ("queued", "starting")  # one job at a time: the RM waits its turn
 
@@ -125,17 +123,19 @@ def test_sft_run_trains_and_logs_a_loss_then_chats(client, runs):
     assert {runs["sft"], runs["rm"]} <= {run["id"] for run in listed}
 
 
+@pytest.mark.training
 def test_reward_model_scores_one_float_per_text(client, runs):
     status = wait_for_run(client, runs["rm"])
     assert status["run"]["status"] == "finished", status["run"].get("error")
 
-    texts = ["Yes", 'Both frogs and toads are amphibians in the order Anura, which means "without a tail."', "No"]
-    result = client.predict(runs["rm"], texts, "Is a toad a frog?", api_name="/score")
+    texts = [TOAD_GOOD, TOAD_BAD, "No"]
+    result = client.predict(runs["rm"], texts, TOAD_PROMPT, api_name="/score")
 
     assert result["ok"], result
     assert len(result["scores"]) == 3 and all(isinstance(s, float) for s in result["scores"])
 
 
+@pytest.mark.training
 def test_two_clients_have_separate_run_lists(app, client, runs):
     from gradio_client import Client
 
@@ -158,6 +158,7 @@ def test_the_page_keeps_no_run_history_in_the_browser(app):
     assert config["run_history"] is False  # Gradio would otherwise store every input, the token box included
 
 
+@pytest.mark.training
 def test_push_offline_says_the_hub_is_unreachable(client, runs):
     result = client.predict(runs["sft"], "someone/tiny-sft", api_name="/push")
 
@@ -229,6 +230,7 @@ def test_public_api_refuses_server_paths_and_foreign_code(tmp_path, rlhf_cache):
     assert api.probe_code("sft", api.default_code("sft"), visitor, limit=1)["records"][0]["rows"]
 
 
+@pytest.mark.slow
 def test_the_page_builds_in_every_mode(tmp_path, rlhf_cache):
     from rlhf.ui.app import build_app
     from rlhf.ui.settings import AppSettings
@@ -240,6 +242,7 @@ def test_the_page_builds_in_every_mode(tmp_path, rlhf_cache):
         assert {"load_data", "preview", "start_run", "run_status", "stop_run", "chat", "score", "push"} <= names
 
 
+@pytest.mark.slow
 def test_importing_the_ui_loads_no_model_libraries():
     check = ("import sys, rlhf.ui.app; "
              "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'trl', 'peft') if m in sys.modules))")

@@ -2,8 +2,8 @@
 
 Each must end with a message that says what is wrong (matching the case's pattern), a non-zero exit status on the
 CLI or ``ok: false`` from the API, no traceback, and leave the app answering ``/health``. The corpus runs with
-``HF_TOKEN`` set to a known fake token, which must appear in no output. The last test prints the figure:
-``N bad inputs: N handled``.
+``HF_TOKEN`` set to a known fake token, which must appear in no output. The end-of-run figures count the cases
+that ran, whichever ran and in whatever order: ``N bad inputs: N handled``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from app_helpers import TERMINAL, free_port, start_app, stop_app, stop_runs, wai
 from bad_inputs.cases import CASES, CODE_MEMORY_MB, CODE_TIMEOUT_S, SECRET_TOKEN, Case, settings_as_flags
 from conftest import cli_env, run_cli
 from figures import report
+
+pytestmark = pytest.mark.training  # the corpus through the CLI and an app; its config cases start trainers
 
 CLI_WORKERS = 3  # cases that wait on a time limit overlap; the CPU-bound ones take their turn
 OUTCOMES: dict[str, dict[str, str]] = {"cli": {}, "api": {}}  # case id → "" (handled) or what went wrong
@@ -188,11 +190,22 @@ def test_the_app_survived_the_corpus_and_leaked_no_token(app, api_results):
             assert SECRET_TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_summary_every_bad_input_is_handled():
-    total = len(CASES)
-    handled = [case.id for case in CASES
-               if OUTCOMES["cli"].get(case.id) == "" and OUTCOMES["api"].get(case.id) == ""]
-    kinds = {kind: sum(1 for c in CASES if c.kind == kind) for kind in ("file", "function", "reward", "config")}
-    report("bad inputs", f"{total} bad inputs: {len(handled)} handled (each through the CLI and the API, the app "
-                         f"answering /health after each; {', '.join(f'{n} {k}' for k, n in kinds.items())})")
-    assert len(handled) == total, sorted(set(c.id for c in CASES) - set(handled))
+def summary() -> str | None:
+    """The figure, over the cases that ran through the CLI or the API (None when none did): a case counts as
+    handled when every channel it ran through handled it."""
+    ran = [case for case in CASES if any(case.id in OUTCOMES[channel] for channel in OUTCOMES)]
+    if not ran:
+        return None
+    handled = [case for case in ran if not any(OUTCOMES[channel].get(case.id) for channel in OUTCOMES)]
+    through = {"cli": "through the CLI", "api": "through the API, the app answering /health after each"}
+    channels = "; ".join(f"{sum(1 for p in outcomes.values() if not p)} of {len(outcomes)} {through[channel]}"
+                         for channel, outcomes in OUTCOMES.items() if outcomes)
+    kinds = {kind: sum(1 for c in ran if c.kind == kind) for kind in ("file", "function", "reward", "config")}
+    figure = (f"{len(ran)} bad inputs: {len(handled)} handled ({channels}; "
+              f"{', '.join(f'{n} {k}' for k, n in kinds.items() if n)})")
+    if len(ran) < len(CASES):
+        figure += f"; {len(CASES) - len(ran)} of the corpus's {len(CASES)} cases did not run"
+    return figure
+
+
+report("bad inputs", summary)

@@ -30,6 +30,10 @@ if not Path(CHROMIUM).is_file():
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from rlhf.formatting.templates import TOAD_BAD, TOAD_GOOD  # noqa: E402
+
+pytestmark = pytest.mark.browser  # Chromium against a real app
+
 expect.set_options(timeout=15_000)  # a loaded 2-core machine: sandbox and model loads take a few seconds
 
 TABS = ["Data", "Format", "Preview", "Train", "Chat & Score", "Hub"]
@@ -242,8 +246,7 @@ def test_chat_replies_and_a_reward_model_scores_each_text(page, finished_sft, re
 
     expect(panel.get_by_text("Scored 2 texts; preferred: line")).to_be_visible(timeout=60_000)
     scores = table_rows(panel)
-    assert [row[0] for row in scores] == ["Yes", 'Both frogs and toads are amphibians in the order Anura, which '
-                                                 'means "without a tail."']
+    assert [row[0] for row in scores] == [TOAD_GOOD, TOAD_BAD]
     assert all(isinstance(float(row[1]), float) for row in scores)
     screenshot(page, "chat")
 

@@ -357,6 +357,7 @@ def run_of(trainer: ArgillaTrainer) -> Path:
 
 # -- the page's scripts --------------------------------------------------------------------------------------------
 
+@pytest.mark.training
 def test_the_page_sft_script_trains_a_model_its_generate_helper_loads(sft_page, page):
     dataset = sft_page["dataset"]
     assert dataset.column_names == ["id", "text"] and len(dataset) == len(answered_records())
@@ -369,6 +370,7 @@ def test_the_page_sft_script_trains_a_model_its_generate_helper_loads(sft_page, 
     assert config.training.max_steps == 3 and config.training.logging_steps == 1
 
 
+@pytest.mark.training
 def test_the_trainer_streams_the_run_and_the_app_lists_it(sft_page, page):
     trainer = sft_page["trainer"]
     printed = sft_page["printed"]
@@ -384,6 +386,7 @@ def test_the_trainer_streams_the_run_and_the_app_lists_it(sft_page, page):
     assert (page / "sft_model" / "config.json").exists() and (page / "sft_model" / "tokenizer.json").exists()
 
 
+@pytest.mark.training
 def test_the_runs_card_and_exported_script_carry_the_pages_function(sft_page, page):
     from rlhf.export_script import export_script_from_file
     from rlhf.hub.card import model_card
@@ -395,6 +398,7 @@ def test_the_runs_card_and_exported_script_carry_the_pages_function(sft_page, pa
     assert "# rlhf.compat: `formatting_func` from " in script and "#     def formatting_func(sample" in script
 
 
+@pytest.mark.training
 def test_the_page_reward_model_script_scores_with_its_get_score(rm_page, page):
     assert rm_page["dataset"].column_names == ["chosen", "rejected"]
     good = rm_page["get_score"](rm_page["model"], rm_page["tokenizer"], rm_page["example_good"])
@@ -408,6 +412,7 @@ def output_text_tail(namespace: dict) -> str:
     return namespace["output_text"].rstrip()[-20:]
 
 
+@pytest.mark.training
 def test_the_page_ppo_script_trains_with_the_reward_model_and_generates(rm_page, page):
     ppo_page = run_script(PAGE_PPO, page / "fine_tune_ppo.py")
     printed = ppo_page["printed"]
@@ -549,6 +554,7 @@ def test_ppo_without_a_reward_model_fails_before_a_run_starts(rlhf_cache, tmp_pa
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.training
 def test_a_failed_run_raises_with_the_runs_error(starter_cache, tmp_path, monkeypatch):
     monkeypatch.setenv("RLHF_CACHE_DIR", str(starter_cache))
     monkeypatch.setenv("RLHF_DATA_DIR", str(tmp_path))

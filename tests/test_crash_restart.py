@@ -90,6 +90,7 @@ def checkpoint_step(checkpoint: Path) -> int:
 
 # -- the app is killed ----------------------------------------------------------------------------------------
 
+@pytest.mark.training
 def test_the_app_killed_while_a_run_trains_and_another_waits_loses_neither(starter_cache, tmp_path):
     from gradio_client import Client
 
@@ -150,6 +151,7 @@ def test_the_app_killed_while_a_run_trains_and_another_waits_loses_neither(start
 
 # -- the trainer is killed ------------------------------------------------------------------------------------
 
+@pytest.mark.training
 def test_a_trainer_killed_by_sigkill_is_failed_naming_the_signal_and_resumes_from_its_checkpoint(
         trainer_env, tmp_path):
     manager = RunManager(tmp_path / "runs")
@@ -235,6 +237,7 @@ def starter_checkpoint_bytes(cache: Path) -> int:
     return 3 * model.stat().st_size + others + 64 * 1024
 
 
+@pytest.mark.training
 def test_a_full_disk_at_a_checkpoint_fails_clearly_keeps_the_previous_one_and_resumes(
         trainer_env, starter_cache, small_disk):
     checkpoint = starter_checkpoint_bytes(starter_cache)

@@ -133,6 +133,7 @@ def test_ppo_that_cannot_be_inlined_exits_with_a_pointer(tiny, monkeypatch):
     assert "trainer.train()" not in script and "PPO: TRL has no PPOTrainer" in script
 
 
+@pytest.mark.slow
 def test_cli_prints_or_writes_the_script(tiny, tmp_path):
     path = config(tiny, "rm").save(tmp_path / "run.yaml")
     printed = run_cli("export-script", "--config", path)
@@ -145,6 +146,7 @@ def test_cli_prints_or_writes_the_script(tiny, tmp_path):
     assert "nope.yaml" in error_line(missing)
 
 
+@pytest.mark.training
 def test_exported_sft_script_trains_like_rlhf(tiny, tmp_path):
     """The script (without rlhf importable) and ``rlhf train`` on one config log the same losses."""
     run_config = config(tiny, "sft", output_dir=str(tmp_path / "script-run"))

@@ -1,4 +1,5 @@
-"""Hub sources: a Hub id fails fast and helpfully without network, and loads through ``datasets`` with one.
+"""Hub sources: a Hub id fails helpfully without network (how fast: ``benchmarks/timings.py``), and loads through
+``datasets`` with one.
 
 The loading path is exercised end to end against a local HTTP server (``tests/fake_hub.py``) that answers the
 Hub API calls ``datasets.load_dataset`` makes; nothing is monkeypatched. Those tests run in subprocesses because
@@ -11,7 +12,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -40,13 +40,10 @@ def hub_env(tmp_path: Path, **changes) -> dict[str, str]:
 
 # -- no network -------------------------------------------------------------------------------------------------
 
-def test_a_hub_id_fails_within_seconds_when_hf_hub_offline_is_set(tmp_path):
-    started = time.monotonic()
+def test_a_hub_id_fails_when_hf_hub_offline_is_set(tmp_path):
     result = run_cli("prepare", "--dataset", "argilla/databricks-dolly-15k-curated-en", "--task", "sft",
                      "--output", tmp_path / "rows.jsonl", env=hub_env(tmp_path, HF_HUB_OFFLINE="1"))
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 10, f"took {elapsed:.1f} s"
     assert_clean_failure(result, 2)
     message = error_line(result)
     assert "Hugging Face Hub is unreachable (HF_HUB_OFFLINE is set)" in message
@@ -54,15 +51,11 @@ def test_a_hub_id_fails_within_seconds_when_hf_hub_offline_is_set(tmp_path):
     assert "--dataset data.jsonl" in message and "--dataset sample" in message
 
 
-def test_a_hub_id_fails_within_seconds_when_the_endpoint_refuses_connections(tmp_path):
+def test_a_hub_id_fails_when_the_endpoint_refuses_connections(tmp_path):
     env = hub_env(tmp_path, HF_HUB_OFFLINE=None, HF_ENDPOINT=CLOSED_ENDPOINT)
-
-    started = time.monotonic()
     result = run_cli("prepare", "--dataset", "owner/dolly", "--task", "sft", "--output", tmp_path / "rows.jsonl",
                      env=env)
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 10, f"took {elapsed:.1f} s"
     assert_clean_failure(result, 2)
     message = error_line(result)
     assert f"Hugging Face Hub is unreachable ({CLOSED_ENDPOINT} cannot be reached" in message
@@ -117,6 +110,7 @@ def load_in_subprocess(repo_id: str, env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_load_hub_dataset_points_at_the_arrow_cache_of_the_download(tmp_path, hub):
     env = hub_env(tmp_path, HF_HUB_OFFLINE=None, HF_ENDPOINT=hub.endpoint)
 
@@ -131,6 +125,7 @@ def test_load_hub_dataset_points_at_the_arrow_cache_of_the_download(tmp_path, hu
     assert any(path.endswith("/data/train-00000-of-00001.parquet") for _, path, _ in hub.requests)
 
 
+@pytest.mark.slow
 def test_rows_prepare_from_a_hub_dataset(tmp_path, hub):
     env = hub_env(tmp_path, HF_HUB_OFFLINE=None, HF_ENDPOINT=hub.endpoint)
     local = write_parquet(tmp_path / "local.parquet", DOLLY_RECORDS)
@@ -145,6 +140,7 @@ def test_rows_prepare_from_a_hub_dataset(tmp_path, hub):
     assert len(read_rows(tmp_path / "hub.jsonl")) == 4
 
 
+@pytest.mark.slow
 def test_a_downloaded_hub_dataset_is_served_from_the_cache_when_offline(tmp_path, hub):
     online = hub_env(tmp_path, HF_HUB_OFFLINE=None, HF_ENDPOINT=hub.endpoint)
     load_in_subprocess("owner/dolly", online)
@@ -158,6 +154,7 @@ def test_a_downloaded_hub_dataset_is_served_from_the_cache_when_offline(tmp_path
     assert len(hub.requests) == requests_online, "offline, nothing may reach the Hub"
 
 
+@pytest.mark.slow
 def test_the_token_is_sent_to_the_hub_but_never_printed(tmp_path, hub):
     env = hub_env(tmp_path, HF_HUB_OFFLINE=None, HF_ENDPOINT=hub.endpoint, HF_TOKEN=SECRET)
 
@@ -169,6 +166,7 @@ def test_the_token_is_sent_to_the_hub_but_never_printed(tmp_path, hub):
     assert SECRET not in result.stderr + result.stdout + (tmp_path / "rows.jsonl").read_text()
 
 
+@pytest.mark.slow
 def test_a_missing_hub_dataset_exits_2_naming_it(tmp_path, hub):
     env = hub_env(tmp_path, HF_HUB_OFFLINE=None, HF_ENDPOINT=hub.endpoint)
 
@@ -180,6 +178,7 @@ def test_a_missing_hub_dataset_exits_2_naming_it(tmp_path, hub):
     assert "'owner/missing'" in message
 
 
+@pytest.mark.slow
 def test_a_missing_split_of_a_hub_dataset_exits_2_naming_it(tmp_path, hub):
     env = hub_env(tmp_path, HF_HUB_OFFLINE=None, HF_ENDPOINT=hub.endpoint)
 

@@ -16,6 +16,8 @@ import pytest
 
 from conftest import assert_clean_failure, cli_env, error_line, run_cli, write_jsonl
 
+pytestmark = pytest.mark.training  # the models fixture trains two SFT runs with `rlhf train`
+
 CHAT_TEMPLATE = ("{% for m in messages %}### {{ m['role'] }}: {{ m['content'] }}\n\n{% endfor %}"
                  "{% if add_generation_prompt %}### assistant:{% endif %}")
 TEXTS = [f"### Instruction: Name animal number {i}.\n\n### Response: The cat sat on mat {i}." for i in range(16)]

@@ -1,5 +1,5 @@
-"""Ten sessions at once against one real app: every call answers, every run trains, in queue order, and chat
-stays usable while they do.
+"""Ten sessions at once against one real app: every call answers, every run trains, in queue order, and every chat
+is answered while they do (its latency is printed with the figures; ``benchmarks/timings.py`` has the target).
 
 One app (``--multi-user`` on 127.0.0.1, the starter model built once for the test session) serves ten
 ``gradio_client`` sessions, each in its own thread with its own ``Client`` and its own ``session`` value, so
@@ -26,6 +26,8 @@ from app_helpers import TERMINAL, free_port, start_app, stop_app, stop_runs, wai
 from conftest import REPO_ROOT, cli_env
 from figures import report
 
+pytestmark = pytest.mark.slow  # ten sessions through a real app, their runs training (marked training)
+
 SESSIONS = 10
 MAX_STEPS = 2
 # Tiny runs: the cost is each trainer's start (imports), so no eval split and no more steps than needed.
@@ -33,7 +35,6 @@ RUN_SETTINGS = {"max_steps": MAX_STEPS, "max_length": 128, "per_device_train_bat
                 "train_size": 1.0}
 CHATS_PER_SESSION = 2
 CHAT_TOKENS = 16
-CHAT_P95_LIMIT_S = 30.0
 ALL_RUNS_TIMEOUT_S = 300.0  # ten runs, one at a time; a generous ceiling, not the expected time
 POLL_S = 3.0
 
@@ -102,12 +103,11 @@ class Session:
         return self
 
 
-@pytest.fixture(scope="module")
-def load(tmp_path_factory, starter_cache):
-    """Ten sessions through one app, to the end of their runs; then /health. The app is stopped after."""
+def run_load(root: Path, starter_cache: Path) -> dict:
+    """Ten sessions through one app, to the end of their runs; then /health. The app is stopped after.
+    (``benchmarks/timings.py`` runs it too, for the chat latency.)"""
     from gradio_client import Client
 
-    root = tmp_path_factory.mktemp("load")
     runs, log = root / "runs", root / "app.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -130,12 +130,28 @@ def load(tmp_path_factory, starter_cache):
     return {"sessions": sessions, "submitted": submitted, "runs": runs, "health": health, "seconds": seconds}
 
 
+def chat_latency(load: dict) -> tuple[list[float], str]:
+    """The chats' durations, and the figure: median, p95 and max."""
+    seconds = [t for s in load["sessions"] for t in s.chat_seconds]
+    if not seconds:
+        return seconds, "no chat answered"
+    median, p95, worst = statistics.median(seconds), percentile(seconds, 0.95), max(seconds)
+    return seconds, (f"median {median:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s ({len(seconds)} chats of "
+                     f"{CHAT_TOKENS} tokens while {SESSIONS} runs trained)")
+
+
+@pytest.fixture(scope="module")
+def load(tmp_path_factory, starter_cache):
+    return run_load(tmp_path_factory.mktemp("load"), starter_cache)
+
+
 def events_of(runs: Path, run_id: str) -> list[dict]:
     """Every line of the run's events.jsonl, parsed strictly: a torn or garbled line fails the test."""
     lines = (runs / run_id / "events.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
 
+@pytest.mark.training
 def test_every_call_of_every_session_succeeds(load):
     failed = [(s.index, endpoint, answer.get("error")) for s in load["sessions"] for endpoint, answer in s.calls
               if not answer.get("ok")]
@@ -148,12 +164,14 @@ def test_every_call_of_every_session_succeeds(load):
     assert served == SESSIONS
 
 
+@pytest.mark.training
 def test_each_session_owns_exactly_its_own_run(load):
     for s in load["sessions"]:
         assert s.run_id is not None, f"session {s.index} queued no run"
         assert s.own_runs == [s.run_id], f"session {s.index} sees {s.own_runs}"
 
 
+@pytest.mark.training
 def test_every_run_finishes(load):
     outcomes = {s.run_id: (s.final or {}).get("run", {}).get("status") for s in load["sessions"]}
     errors = {s.run_id: (s.final or {}).get("run", {}).get("error") for s in load["sessions"]
@@ -163,6 +181,7 @@ def test_every_run_finishes(load):
     assert set(outcomes.values()) == {"finished"}, errors
 
 
+@pytest.mark.training
 def test_runs_train_one_at_a_time_in_submission_order(load):
     """Each run starts after the run submitted before it has ended, so the queue kept submission order."""
     spans = []
@@ -182,6 +201,7 @@ def test_runs_train_one_at_a_time_in_submission_order(load):
         assert after[1] >= before[2], f"{after[0]} started at {after[1]}, before {before[0]} ended at {before[2]}"
 
 
+@pytest.mark.training
 def test_no_event_is_lost(load):
     """Every run logs queued, started, one loss per step and finished, each line whole, in that order."""
     for run_id in load["submitted"]:
@@ -196,18 +216,16 @@ def test_no_event_is_lost(load):
         assert positions["queued"] < positions["started"] < min(losses) <= max(losses) < positions["finished"]
 
 
-def test_chat_latency_stays_bounded_under_load(load):
-    seconds = [t for s in load["sessions"] for t in s.chat_seconds]
-    median, p95, worst = statistics.median(seconds), percentile(seconds, 0.95), max(seconds)
-    figure = f"median {median:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s ({len(seconds)} chats of {CHAT_TOKENS} " \
-             f"tokens while {SESSIONS} runs trained)"
+@pytest.mark.training
+def test_every_chat_is_answered_under_load(load):
+    seconds, figure = chat_latency(load)
     print(f"\nchat latency under load: {figure}")
-    report("chat latency under load", figure)
+    report("chat latency under load", figure)  # printed, not asserted: benchmarks/timings.py has the target
 
     assert len(seconds) == SESSIONS * CHATS_PER_SESSION
-    assert p95 < CHAT_P95_LIMIT_S
 
 
+@pytest.mark.training
 def test_health_answers_after_the_load(load):
     health = load["health"]
 
@@ -215,6 +233,7 @@ def test_health_answers_after_the_load(load):
     assert health["runs"] == {"finished": SESSIONS} and health["queued"] == 0, health
 
 
+@pytest.mark.slow
 def test_requests_that_arrive_while_the_model_libraries_load_see_them_whole():
     """In a fresh app, the first preview or chat imports transformers (seconds); a preview arriving meanwhile
     must not be handed a half-built module (datasets' fingerprinting then fails with AttributeError)."""

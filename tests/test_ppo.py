@@ -110,6 +110,7 @@ def test_gae_with_gamma_and_lambda_one_is_reward_to_go_minus_value():
 
 # -- training -------------------------------------------------------------------------------------------------
 
+@pytest.mark.training
 def test_training_raises_the_reward(tiny_model, tmp_path):
     logs = []
     ppo = trainer(tiny_model, tmp_path, max_steps=12)
@@ -120,6 +121,7 @@ def test_training_raises_the_reward(tiny_model, tmp_path):
     assert last > first + 2.5, rewards
 
 
+@pytest.mark.training
 def test_policy_starts_at_the_reference_model(tiny_model, tmp_path):
     logs = []
     ppo = trainer(tiny_model, tmp_path, max_steps=1)
@@ -129,6 +131,7 @@ def test_policy_starts_at_the_reference_model(tiny_model, tmp_path):
     assert logs[0]["val/ratio"] == pytest.approx(1.0, abs=1e-2)
 
 
+@pytest.mark.training
 def test_metrics_are_logged_every_logging_steps_with_trl_names(tiny_model, tmp_path):
     logs = []
     ppo = trainer(tiny_model, tmp_path, max_steps=4, logging_steps=2)
@@ -142,6 +145,7 @@ def test_metrics_are_logged_every_logging_steps_with_trl_names(tiny_model, tmp_p
     assert final["step"] == 4 and final["stopped"] is False
 
 
+@pytest.mark.training
 def test_completions_respect_the_length_sampler_bounds(tiny_model, tmp_path):
     lengths = []
 
@@ -154,6 +158,7 @@ def test_completions_respect_the_length_sampler_bounds(tiny_model, tmp_path):
     assert max(lengths) <= 3
 
 
+@pytest.mark.training
 def test_each_prompt_is_used_once_before_any_repeats(tiny_model, tmp_path):
     seen = []
 
@@ -168,6 +173,7 @@ def test_each_prompt_is_used_once_before_any_repeats(tiny_model, tmp_path):
 
 # -- stopping, checkpoints, resuming --------------------------------------------------------------------------
 
+@pytest.mark.training
 def test_stop_request_saves_a_complete_checkpoint(tiny_model, tmp_path):
     ppo = trainer(tiny_model, tmp_path, max_steps=5)
     ppo.should_stop = stop_after(2)
@@ -180,6 +186,7 @@ def test_stop_request_saves_a_complete_checkpoint(tiny_model, tmp_path):
 
 
 @pytest.mark.parametrize("peft_config", [None, lora()], ids=["full", "lora"])
+@pytest.mark.training
 def test_resuming_reaches_max_steps_as_if_never_stopped(tiny_model, tmp_path, peft_config):
     straight = trainer(tiny_model, tmp_path / "straight", peft_config=peft_config, max_steps=4).train()
 
@@ -195,11 +202,13 @@ def test_resuming_reaches_max_steps_as_if_never_stopped(tiny_model, tmp_path, pe
     assert [log["step"] for log in resumed.log_history] == [1, 2, 3, 4]
 
 
+@pytest.mark.training
 def test_a_finished_run_leaves_a_checkpoint_at_max_steps(tiny_model, tmp_path):
     trainer(tiny_model, tmp_path, max_steps=2).train()
     assert json.loads((tmp_path / "checkpoint-2" / "trainer_state.json").read_text())["global_step"] == 2
 
 
+@pytest.mark.training
 def test_only_the_last_two_checkpoints_are_kept(tiny_model, tmp_path):
     trainer(tiny_model, tmp_path, max_steps=4, save_steps=1).train()
     assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-4"]
@@ -207,6 +216,7 @@ def test_only_the_last_two_checkpoints_are_kept(tiny_model, tmp_path):
 
 # -- the saved policy -----------------------------------------------------------------------------------------
 
+@pytest.mark.training
 def test_saved_model_reloads_as_a_plain_causal_lm(tiny_model, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -221,6 +231,7 @@ def test_saved_model_reloads_as_a_plain_causal_lm(tiny_model, tmp_path):
     assert not (tmp_path / "final" / "value_head.safetensors").exists()
 
 
+@pytest.mark.training
 def test_lora_trains_only_the_adapter(tiny_model, tmp_path):
     from transformers import AutoModelForCausalLM
 
@@ -235,6 +246,7 @@ def test_lora_trains_only_the_adapter(tiny_model, tmp_path):
     assert any(p.abs().sum() > 0 for n, p in ppo.model.named_parameters() if "lora_B" in n)
 
 
+@pytest.mark.training
 def test_saved_adapter_loads_with_peft(tiny_model, tmp_path):
     from peft import AutoPeftModelForCausalLM
 

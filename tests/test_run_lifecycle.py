@@ -17,6 +17,8 @@ from rlhf.runs.folder import RunFolder
 from rlhf.runs.manager import RunManager
 from training_helpers import REPO_ROOT, env_with_cache, events, run_processes, sft_config, statuses, train, wait_for
 
+pytestmark = pytest.mark.training  # real training runs, stopped, killed and resumed
+
 
 @pytest.fixture
 def manager(starter_cache, tmp_path, monkeypatch):

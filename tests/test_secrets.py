@@ -30,6 +30,8 @@ from app_helpers import TERMINAL, free_port, start_app, stop_app, stop_runs, wai
 from fake_hub import PushHub
 from figures import report
 
+pytestmark = pytest.mark.training  # a full flow through a real app, a training run included
+
 TOKEN_ENV = "hf_" + secrets.token_hex(16)  # the app's HF_TOKEN
 TOKEN_FORM = "hf_" + secrets.token_hex(16)  # typed into the push form
 TOKENS = {"HF_TOKEN": TOKEN_ENV, "push form": TOKEN_FORM}

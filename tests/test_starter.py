@@ -93,27 +93,32 @@ def test_corpus_leaves_the_prompt_template_to_sft():
     assert texts and not any("### Instruction" in text for text in texts)
 
 
+@pytest.mark.slow
 def test_reloads_as_causal_lm(built):
     assert isinstance(AutoModelForCausalLM.from_pretrained(built), GPT2LMHeadModel)
     assert GPT2LMHeadModel.from_pretrained(built).config.n_layer == 2
 
 
+@pytest.mark.slow
 def test_pad_is_not_eos(built, tokenizer):
     assert tokenizer.pad_token_id != tokenizer.eos_token_id
     config = GPT2LMHeadModel.from_pretrained(built).config
     assert (config.pad_token_id, config.eos_token_id) == (tokenizer.pad_token_id, tokenizer.eos_token_id)
 
 
+@pytest.mark.slow
 def test_tokenizer_round_trips_text(tokenizer):
     text = "  Two spaces,\ttabs,\n\nblank lines and café 🙂 \n"
     assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
 
 
+@pytest.mark.slow
 def test_chat_prompt_is_the_template_prompt(tokenizer):
     messages = [{"role": "user", "content": "What is a cat?"}]
     assert tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) == PROMPT
 
 
+@pytest.mark.slow
 def test_chat_template_takes_system_and_assistant_turns(tokenizer):
     messages = [
         {"role": "system", "content": "Be brief."},
@@ -125,6 +130,7 @@ def test_chat_template_takes_system_and_assistant_turns(tokenizer):
     assert "### Response: Hello.<|endoftext|>" in text
 
 
+@pytest.mark.slow
 def test_generates_new_text(built, tokenizer):
     model = AutoModelForCausalLM.from_pretrained(built)
     inputs = tokenizer(PROMPT, return_tensors="pt")
@@ -133,12 +139,14 @@ def test_generates_new_text(built, tokenizer):
     assert new.strip()
 
 
+@pytest.mark.slow
 def test_training_lowers_loss(built):
     log = json.loads((built / "build.json").read_text())
     assert log["steps"] == STEPS
     assert log["final_loss"] < 0.75 * log["initial_loss"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_losses(tmp_path):
     logs = [
         json.loads((starter.build_starter(tmp_path / name, seed=3, steps=3) / "build.json").read_text())
@@ -149,6 +157,7 @@ def test_same_seed_same_losses(tmp_path):
     assert first == pytest.approx(second, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_reward_model_scores_padded_batch(built, tokenizer):
     model = AutoModelForSequenceClassification.from_pretrained(built, num_labels=1)
     batch = tokenizer(["A short one.", "A rather longer text, with more words."], padding=True, return_tensors="pt")
@@ -157,6 +166,7 @@ def test_reward_model_scores_padded_batch(built, tokenizer):
     assert scores.shape == (2, 1)
 
 
+@pytest.mark.slow
 def test_ensure_builds_once(builds):
     first = starter.ensure_starter()
     second = starter.ensure_starter()
@@ -164,6 +174,7 @@ def test_ensure_builds_once(builds):
     assert len(builds) == 1
 
 
+@pytest.mark.slow
 def test_concurrent_ensure_builds_once(builds):
     paths = []
     threads = [threading.Thread(target=lambda: paths.append(starter.ensure_starter())) for _ in range(3)]
@@ -175,6 +186,7 @@ def test_concurrent_ensure_builds_once(builds):
     assert len(builds) == 1
 
 
+@pytest.mark.slow
 def test_incomplete_folder_is_rebuilt(builds):
     partial = starter.starter_dir()
     partial.mkdir(parents=True)
@@ -183,6 +195,7 @@ def test_incomplete_folder_is_rebuilt(builds):
     assert len(builds) == 1
 
 
+@pytest.mark.slow
 def test_resolve_model_builds_starter(builds):
     path = starter.resolve_model("Starter")
     assert path == str(starter.starter_dir())

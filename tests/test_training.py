@@ -11,7 +11,9 @@ import math
 
 import pytest
 
-from training_helpers import FAST, TEMPLATE, events, mean, series, statuses, train
+from training_helpers import FAST, events, mean, series, statuses, train
+
+pytestmark = pytest.mark.training  # real training processes on the starter model
 
 REWARD_FUNC = '''
 def reward_func(completions, prompts=None, **kwargs):

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = "### Instruction: {instruction}\n\n### Context: {context}\n\n### Response: {response}"
 # Small and fast on 2 CPU cores; the sample's texts fit in 256 tokens.
 FAST = ["--max-length", "256", "--per-device-train-batch-size", "8"]
 FAST_SETTINGS = dict(max_length=256, per_device_train_batch_size=8)  # the same, as TrainingSettings fields
