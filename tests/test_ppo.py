@@ -74,6 +74,14 @@ def trainer(tiny_model, output_dir, reward_fn=count_a, peft_config=None, **chang
                       peft_config=peft_config)
 
 
+def train_logging(tiny_model, output_dir, **changes) -> tuple[list[dict], dict]:
+    """Train with ``changes``; the logged metrics and what ``train()`` returned."""
+    logs: list[dict] = []
+    ppo = trainer(tiny_model, output_dir, **changes)
+    ppo.on_log = logs.append
+    return logs, ppo.train()
+
+
 def stop_after(steps: int):
     polls = iter(range(1, 10_000))
     return lambda: next(polls) >= steps
@@ -112,10 +120,7 @@ def test_gae_with_gamma_and_lambda_one_is_reward_to_go_minus_value():
 
 @pytest.mark.training
 def test_training_raises_the_reward(tiny_model, tmp_path):
-    logs = []
-    ppo = trainer(tiny_model, tmp_path, max_steps=12)
-    ppo.on_log = logs.append
-    ppo.train()
+    logs, _ = train_logging(tiny_model, tmp_path, max_steps=12)
     rewards = [log["reward"] for log in logs]
     first, last = sum(rewards[:3]) / 3, sum(rewards[-3:]) / 3
     assert last > first + 2.5, rewards
@@ -123,20 +128,14 @@ def test_training_raises_the_reward(tiny_model, tmp_path):
 
 @pytest.mark.training
 def test_policy_starts_at_the_reference_model(tiny_model, tmp_path):
-    logs = []
-    ppo = trainer(tiny_model, tmp_path, max_steps=1)
-    ppo.on_log = logs.append
-    ppo.train()
+    logs, _ = train_logging(tiny_model, tmp_path, max_steps=1)
     assert logs[0]["objective/kl"] == pytest.approx(0.0, abs=1e-5)
     assert logs[0]["val/ratio"] == pytest.approx(1.0, abs=1e-2)
 
 
 @pytest.mark.training
 def test_metrics_are_logged_every_logging_steps_with_trl_names(tiny_model, tmp_path):
-    logs = []
-    ppo = trainer(tiny_model, tmp_path, max_steps=4, logging_steps=2)
-    ppo.on_log = logs.append
-    final = ppo.train()
+    logs, final = train_logging(tiny_model, tmp_path, max_steps=4, logging_steps=2)
     assert [log["step"] for log in logs] == [2, 4]
     assert {"step", "epoch", "reward", "objective/kl", "objective/rlhf_reward", "policy/approxkl",
             "policy/clipfrac", "loss/policy", "loss/value", "val/clipfrac", "val/ratio", "learning_rate",
