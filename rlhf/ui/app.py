@@ -17,7 +17,7 @@ from rlhf.ui import endpoints
 from rlhf.ui.api import Api
 from rlhf.ui.settings import AppSettings
 from rlhf.ui.state import new_browser_id
-from rlhf.ui.tabs import PRIVATE, Ctx, read_only_banner, same_choices
+from rlhf.ui.tabs import PRIVATE, Ctx, Shared, read_only_banner, same_choices
 from rlhf.ui.tabs import chat, data, format as format_tab, hub, preview, train
 
 log = logging.getLogger("rlhf.ui")
@@ -39,13 +39,12 @@ def status_line(api: Api) -> str:
 def build_app(settings: AppSettings, api: Api | None = None) -> gr.Blocks:
     """The whole UI over one :class:`Api`; nothing slow happens here (the sample dataset is read, ~0.1 s)."""
     api = api or Api(settings)
-    ctx = Ctx(api)
     initial = dict(api.load_data("sample"), config="", split="train")
-    ctx.c["initial_data"] = initial
+    ctx = Ctx(api, initial)
     with gr.Blocks(title="rlhf", analytics_enabled=False) as demo:
-        browser_id = gr.BrowserState("", storage_key="rlhf-browser-id")
-        ctx.c.update(browser_id=browser_id, data_state=gr.State(initial), previous_data=gr.State(initial),
-                     timer=gr.Timer(TIMER_S), lists=gr.State({}))
+        ctx.shared = Shared(browser_id=gr.BrowserState("", storage_key="rlhf-browser-id"),
+                            data_state=gr.State(initial), previous_data=gr.State(initial), timer=gr.Timer(TIMER_S),
+                            lists=gr.State({}))
         with gr.Row(equal_height=True):
             gr.Markdown("## rlhf\nFrom a human-feedback dataset to a trained, tested, published model: "
                         "**Data → Format → Preview → Train → Chat & Score → Hub**.")
@@ -83,27 +82,30 @@ def build_app(settings: AppSettings, api: Api | None = None) -> gr.Blocks:
 def _wire_session(ctx: Ctx, demo: gr.Blocks) -> None:
     """On page load: give a new browser its id; on a Space with sign-in, open the editor and Start to
     signed-in visitors."""
-    c, settings = ctx.c, ctx.settings
+    settings, browser_id, editor, train = ctx.settings, ctx.shared.browser_id, ctx.format, ctx.train
+    gated = [editor.editor, editor.reset, editor.clear, train.start]
+    banners = [editor.access, train.access]
 
-    def start(browser_id: str, profile: gr.OAuthProfile | None = None):
-        browser_id = browser_id or new_browser_id()
+    def start(browser_id_value: str, profile: gr.OAuthProfile | None = None):
         allowed = settings.can_run_code(profile is not None)
         note = settings.access_note() if not allowed else ""
         banner = gr.update(value=read_only_banner(note), visible=bool(note))
-        return (browser_id, gr.update(interactive=allowed), gr.update(interactive=allowed),
-                gr.update(interactive=allowed), gr.update(interactive=allowed), banner, banner)
+        return {browser_id: browser_id_value or new_browser_id(),
+                **{component: gr.update(interactive=allowed) for component in gated},
+                **{component: banner for component in banners}}
 
-    demo.load(start, c["browser_id"], [c["browser_id"], c["format_editor"], c["format_reset"], c["format_clear"],
-                                       c["train_start"], c["format_access"], c["train_access"]],
-              queue=False, **PRIVATE)
+    demo.load(start, browser_id, [browser_id, *gated, *banners], queue=False, **PRIVATE)
 
 
 def _wire_model_lists(ctx: Ctx) -> None:
     """Finished runs show up in every model list (Preview's tokenizer, Train, Chat, Score, Hub) as they finish;
     a list is only sent when it changed, so an open dropdown is not disturbed."""
-    api, c = ctx.api, ctx.c
+    api, shared = ctx.api, ctx.shared
+    causal_lists = [ctx.preview.model, ctx.train.model, ctx.chat.model, ctx.chat.base_model]
+    reward_lists = [ctx.train.reward_models]
+    reward_model, push_run = ctx.chat.reward_model, ctx.hub.run
 
-    def refresh(browser_id: str, lists: dict, push_run: str | None, reward_model: str | None,
+    def refresh(browser_id: str, lists: dict, push_value: str | None, reward_value: str | None,
                 request: gr.Request):
         caller = ctx.caller(request, browser_id)
         try:
@@ -112,26 +114,26 @@ def _wire_model_lists(ctx: Ctx) -> None:
             finished = [(label, value) for label, value in causal + reward if value != "starter"]
         except Exception as error:
             log.warning("refreshing the model lists failed: %s", error)
-            return (gr.skip(),) * 7 + (lists,)
+            return gr.skip()
         new = {"causal": causal, "reward": reward, "finished": finished}
-        out: list[Any] = []
-        for key, targets in (("causal", 4), ("reward", 1)):
-            update = gr.skip() if same_choices((lists or {}).get(key), new[key]) else gr.update(choices=new[key])
-            out += [update] * targets
+        out: dict[Any, Any] = {}
+        for key, targets in (("causal", causal_lists), ("reward", reward_lists)):
+            if not same_choices((lists or {}).get(key), new[key]):
+                out.update({component: gr.update(choices=new[key]) for component in targets})
         # single-choice lists with nothing chosen yet pick the newest run, so the card / scorer are one click away
-        for key, current in (("reward", reward_model), ("finished", push_run)):
+        for key, component, current in (("reward", reward_model, reward_value), ("finished", push_run, push_value)):
             change: dict[str, Any] = {}
             if not same_choices((lists or {}).get(key), new[key]):
                 change["choices"] = new[key]
             if new[key] and not current:
                 change["value"] = new[key][0][1]
-            out.append(gr.update(**change) if change else gr.skip())
-        return (*out, {k: [list(x) for x in v] for k, v in new.items()})
+            if change:
+                out[component] = gr.update(**change)
+        return {**out, shared.lists: {k: [list(x) for x in v] for k, v in new.items()}}
 
-    outputs = [c["preview_model"], c["train_model"], c["chat_model"], c["base_model"], c["reward_models"],
-               c["reward_model"], c["push_run"], c["lists"]]
-    c["timer"].tick(refresh, [c["browser_id"], c["lists"], c["push_run"], c["reward_model"]], outputs,
-                    show_progress="hidden", concurrency_limit=None, **PRIVATE)
+    outputs = [*causal_lists, *reward_lists, reward_model, push_run, shared.lists]
+    shared.timer.tick(refresh, [shared.browser_id, shared.lists, push_run, reward_model], outputs,
+                      show_progress="hidden", concurrency_limit=None, **PRIVATE)
 
 
 def launch(settings: AppSettings) -> None:

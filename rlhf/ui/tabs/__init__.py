@@ -1,6 +1,8 @@
-"""One module per tab. Each has ``build(ctx)``, which lays out the tab and registers the components other tabs
-need in ``ctx.c``, and ``wire(ctx)``, which connects events once every tab exists (a dataset loaded in the Data
-tab updates the Format editor, a finished run appears in the Chat and Hub tabs' model lists).
+"""One module per tab. Each has a dataclass of its components (``TrainTab``, …), ``build(ctx)``, which lays out
+the tab and sets that dataclass on ``ctx`` (``ctx.train``), and ``wire(ctx)``, which connects events once every
+tab exists (a dataset loaded in the Data tab updates the Format editor, a finished run appears in the Chat and
+Hub tabs' model lists). Handlers that update several components return ``{component: update}`` for the ones
+that change (the event's outputs given as a list): a component left out stays as it is.
 
 Handlers call :class:`rlhf.ui.api.Api` and only translate between its plain values and components; UI events are
 ``api_visibility="private"`` because the scriptable versions are the named endpoints in
@@ -11,22 +13,49 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from rlhf.ui.api import Api, Caller, caller_for, error_message
 
+if TYPE_CHECKING:
+    from rlhf.ui.tabs.chat import ChatTab
+    from rlhf.ui.tabs.data import DataTab
+    from rlhf.ui.tabs.format import FormatTab
+    from rlhf.ui.tabs.hub import HubTab
+    from rlhf.ui.tabs.preview import PreviewTab
+    from rlhf.ui.tabs.train import TrainTab
+
 PRIVATE = dict(api_visibility="private")
 
 
 @dataclass
+class Shared:
+    """The page's state that several tabs read: who the browser is, the loaded dataset, the polling timer."""
+
+    browser_id: gr.BrowserState
+    data_state: gr.State  # the loaded dataset's description (Api.load_data, plus its config and split)
+    previous_data: gr.State  # the one before, so untouched editors follow a new dataset
+    timer: gr.Timer  # polls the runs and the model lists
+    lists: gr.State  # the model lists last sent, so unchanged ones are skipped
+
+
+@dataclass
 class Ctx:
-    """What every tab shares: the API object, the settings, and components registered by name."""
+    """What every tab shares: the API object, the settings, the shared state, and each tab's components once
+    its ``build`` has run."""
 
     api: Api
-    c: dict[str, Any] = field(default_factory=dict)
+    initial_data: dict[str, Any]
+    shared: Shared | None = None
+    data: "DataTab | None" = None
+    format: "FormatTab | None" = None
+    preview: "PreviewTab | None" = None
+    train: "TrainTab | None" = None
+    chat: "ChatTab | None" = None
+    hub: "HubTab | None" = None
 
     @property
     def settings(self):
@@ -44,10 +73,17 @@ def problem(error: BaseException | str) -> str:
     return f"<span class='rlhf-error'>⚠️ {text}</span>"
 
 
-def reports(outputs: int = 1):
+def reports(outputs: "int | gr.components.Component" = 1):
     """For a handler whose first output is the message beside its control: any failure it raises becomes that
     message (one readable line, see :func:`rlhf.ui.api.error_message`) and its other outputs stay as they are.
-    Handlers raise :class:`rlhf.errors.ConfigError` for a visitor's mistake instead of building the reply."""
+    ``outputs`` is how many outputs a handler returning a tuple has, or, for a handler returning
+    ``{component: update}``, the message's component. Handlers raise :class:`rlhf.errors.ConfigError` for a
+    visitor's mistake instead of building the reply."""
+
+    def fail(error: BaseException):
+        if not isinstance(outputs, int):
+            return {outputs: problem(error)}
+        return problem(error) if outputs == 1 else (problem(error), *(gr.skip(),) * (outputs - 1))
 
     def wrap(handler):
         @functools.wraps(handler)  # Gradio reads the handler's signature (gr.Request, gr.Progress) through it
@@ -55,7 +91,7 @@ def reports(outputs: int = 1):
             try:
                 return handler(*args, **kwargs)
             except Exception as error:
-                return problem(error) if outputs == 1 else (problem(error), *(gr.skip(),) * (outputs - 1))
+                return fail(error)
 
         return run
 

@@ -7,6 +7,7 @@ Generation and scoring load models into this process, so both events have their 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
@@ -19,7 +20,33 @@ from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, reports
 FORMATS = [("Instruction template (as trained)", "template"), ("Chat template", "chat"), ("Raw text", "raw")]
 
 
-def build(ctx: Ctx) -> None:
+@dataclass
+class ChatTab:
+    model: gr.Dropdown
+    compare: gr.Checkbox
+    base_model: gr.Dropdown
+    chatbot: gr.Chatbot
+    base_chatbot: gr.Chatbot
+    input: gr.Textbox
+    context: gr.Textbox
+    send: gr.Button
+    stop: gr.Button
+    clear: gr.Button
+    example: gr.Button
+    message: gr.Markdown
+    prompt_format: gr.Radio
+    generation: list  # max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed
+    reward_model: gr.Dropdown
+    score_prompt: gr.Textbox
+    score_context: gr.Textbox
+    score_texts: gr.Textbox
+    score: gr.Button
+    score_example: gr.Button
+    score_message: gr.Markdown
+    scores: gr.Dataframe
+
+
+def build(ctx: Ctx) -> ChatTab:
     starter = [("starter (tiny offline model)", "starter")]
     gr.Markdown("Talk to a finished run (or the starter). *Compare* shows the model it was trained from answering "
                 "the same prompt beside it.")
@@ -70,20 +97,21 @@ def build(ctx: Ctx) -> None:
         score_message = gr.Markdown()
     scores = gr.Dataframe(headers=["text", "score"], datatype=["str", "number"], interactive=False, wrap=True,
                           value=None, label="Scores")
-    ctx.c.update(chat_model=model, compare=compare, base_model=base, chatbot=chatbot, base_chatbot=base_chatbot,
-                 chat_input=message, chat_context=context, send=send, chat_stop=stop, chat_clear=clear,
-                 chat_example=example, chat_message=chat_message, prompt_format=prompt_format,
-                 generation=[max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
-                 reward_model=reward_model, score_prompt=score_prompt, score_context=score_context,
-                 score_texts=texts, score=score, score_example=score_example, score_message=score_message,
-                 scores=scores)
+    ctx.chat = ChatTab(model=model, compare=compare, base_model=base, chatbot=chatbot, base_chatbot=base_chatbot,
+                       input=message, context=context, send=send, stop=stop, clear=clear, example=example,
+                       message=chat_message, prompt_format=prompt_format,
+                       generation=[max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
+                       reward_model=reward_model, score_prompt=score_prompt, score_context=score_context,
+                       score_texts=texts, score=score, score_example=score_example, score_message=score_message,
+                       scores=scores)
+    return ctx.chat
 
 
 def wire(ctx: Ctx) -> None:
-    api, c, settings = ctx.api, ctx.c, ctx.settings
+    api, t, settings, browser_id = ctx.api, ctx.chat, ctx.settings, ctx.shared.browser_id
 
-    c["compare"].change(lambda on: (gr.update(visible=on), gr.update(visible=on)), c["compare"],
-                        [c["base_model"], c["base_chatbot"]], queue=False, **PRIVATE)
+    t.compare.change(lambda on: {t.base_model: gr.update(visible=on), t.base_chatbot: gr.update(visible=on)},
+                     t.compare, [t.base_model, t.base_chatbot], queue=False, **PRIVATE)
 
     def pick(model: str, browser_id: str, request: gr.Request):
         """Choosing a run proposes the model it was trained from as the one to compare against."""
@@ -92,40 +120,43 @@ def wire(ctx: Ctx) -> None:
         except Exception:
             return gr.skip()
 
-    c["chat_model"].input(pick, [c["chat_model"], c["browser_id"]], c["base_model"], **PRIVATE)
-    c["chat_example"].click(lambda: (TOAD_PROMPT, TOAD_CONTEXT), None, [c["chat_input"], c["chat_context"]],
-                            queue=False, **PRIVATE)
-    c["chat_clear"].click(lambda: ([], [], ""), None, [c["chatbot"], c["base_chatbot"], c["chat_message"]],
-                          queue=False, **PRIVATE)
+    t.model.input(pick, [t.model, browser_id], t.base_model, **PRIVATE)
+    t.example.click(lambda: {t.input: TOAD_PROMPT, t.context: TOAD_CONTEXT}, None, [t.input, t.context],
+                    queue=False, **PRIVATE)
+    t.clear.click(lambda: {t.chatbot: [], t.base_chatbot: [], t.message: ""}, None,
+                  [t.chatbot, t.base_chatbot, t.message], queue=False, **PRIVATE)
+
+    def shown(history: list, base_history: list, note: str) -> dict:
+        return {t.chatbot: history, t.base_chatbot: base_history, t.message: note}
 
     def reply(model, base, compare, message, context, history, base_history, prompt_format, max_new_tokens,
               temperature, top_p, top_k, repetition_penalty, seed, browser_id, request: gr.Request):
         caller = ctx.caller(request, browser_id)
         if not (message or "").strip():
-            yield gr.skip(), gr.skip(), problem("Type an instruction first.")
+            yield {t.message: problem("Type an instruction first.")}
             return
         options = dict(context=context, prompt_format=prompt_format, max_new_tokens=max_new_tokens,
                        temperature=temperature, top_p=top_p, top_k=top_k or 0, repetition_penalty=repetition_penalty,
                        seed=None if seed is None or seed < 0 else int(seed))
-        shown = message if not (context or "").strip() or prompt_format != "template" else \
+        asked = message if not (context or "").strip() or prompt_format != "template" else \
             f"{message}\n\n*Context:* {context}"
         history, base_history = _messages(history), _messages(base_history)
-        turn = [{"role": "user", "content": shown}]
+        turn = [{"role": "user", "content": asked}]
         main = api.chat_stream(model, message, caller, history=_for_model(history), **options)
         other = api.chat_stream(base, message, caller, history=_for_model(base_history), **options) if compare \
             else iter(())
         text, base_text = "", ""
         try:
-            yield (history + turn + [{"role": "assistant", "content": "…"}],
+            yield shown(history + turn + [{"role": "assistant", "content": "…"}],
                    base_history + (turn + [{"role": "assistant", "content": "…"}] if compare else []), "")
             for a, b in zip_longest(main, other):
                 text = a if a is not None else text
                 base_text = b if b is not None else base_text
-                yield (history + turn + [{"role": "assistant", "content": text or "…"}],
+                yield shown(history + turn + [{"role": "assistant", "content": text or "…"}],
                        base_history + (turn + [{"role": "assistant", "content": base_text or "…"}] if compare
                                        else []), "")
         except Exception as error:
-            yield (history + turn + [{"role": "assistant", "content": text}] if text else history,
+            yield shown(history + turn + [{"role": "assistant", "content": text}] if text else history,
                    base_history, problem(error))
             return
         finally:
@@ -133,22 +164,24 @@ def wire(ctx: Ctx) -> None:
                 close = getattr(stream, "close", None)
                 if close:
                     close()
-        yield (history + turn + [{"role": "assistant", "content": text or "(no text: the model ended at once)"}],
+        ended = text or "(no text: the model ended at once)"
+        yield shown(history + turn + [{"role": "assistant", "content": ended}],
                base_history + (turn + [{"role": "assistant", "content": base_text or "(no text)"}] if compare else []),
                "")
 
-    inputs = [c["chat_model"], c["base_model"], c["compare"], c["chat_input"], c["chat_context"], c["chatbot"],
-              c["base_chatbot"], c["prompt_format"], *c["generation"], c["browser_id"]]
-    outputs = [c["chatbot"], c["base_chatbot"], c["chat_message"]]
+    inputs = [t.model, t.base_model, t.compare, t.input, t.context, t.chatbot, t.base_chatbot, t.prompt_format,
+              *t.generation, browser_id]
+    outputs = [t.chatbot, t.base_chatbot, t.message]
     limit = dict(concurrency_limit=settings.chat_concurrency, concurrency_id="chat", show_progress="minimal")
-    sent = c["send"].click(reply, inputs, outputs, **limit, **PRIVATE)
-    submitted = c["chat_input"].submit(reply, inputs, outputs, **limit, **PRIVATE)
-    c["chat_stop"].click(None, None, None, cancels=[sent, submitted], **PRIVATE)
+    sent = t.send.click(reply, inputs, outputs, **limit, **PRIVATE)
+    submitted = t.input.submit(reply, inputs, outputs, **limit, **PRIVATE)
+    t.stop.click(None, None, None, cancels=[sent, submitted], **PRIVATE)
 
-    c["score_example"].click(lambda: (TOAD_PROMPT, TOAD_CONTEXT, f"{TOAD_GOOD}\n{TOAD_BAD}"), None,
-                             [c["score_prompt"], c["score_context"], c["score_texts"]], queue=False, **PRIVATE)
+    t.score_example.click(lambda: {t.score_prompt: TOAD_PROMPT, t.score_context: TOAD_CONTEXT,
+                                   t.score_texts: f"{TOAD_GOOD}\n{TOAD_BAD}"},
+                          None, [t.score_prompt, t.score_context, t.score_texts], queue=False, **PRIVATE)
 
-    @reports(2)
+    @reports(t.score_message)
     def rate(model: str, prompt: str, context: str, texts: str, browser_id: str, request: gr.Request,
              progress=gr.Progress()):
         lines = [line for line in (texts or "").splitlines() if line.strip()]
@@ -162,11 +195,11 @@ def wire(ctx: Ctx) -> None:
         best = max(range(len(values)), key=values.__getitem__)
         note = f"Scored {len(values)} text{'s' if len(values) != 1 else ''}" + (
             f"; preferred: line {best + 1}." if len(values) > 1 else ".")
-        return done(note), [[line, value] for line, value in zip(lines, values)]
+        return {t.score_message: done(note), t.scores: [[line, value] for line, value in zip(lines, values)]}
 
-    c["score"].click(rate, [c["reward_model"], c["score_prompt"], c["score_context"], c["score_texts"],
-                            c["browser_id"]], [c["score_message"], c["scores"]],
-                     concurrency_limit=settings.score_concurrency, concurrency_id="score", **PRIVATE)
+    t.score.click(rate, [t.reward_model, t.score_prompt, t.score_context, t.score_texts, browser_id],
+                  [t.score_message, t.scores], concurrency_limit=settings.score_concurrency, concurrency_id="score",
+                  **PRIVATE)
 
 
 def _text(content: Any) -> str:

@@ -3,6 +3,7 @@ will receive. The sample is loaded when the app starts, so the page is useful on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -52,9 +53,25 @@ def short(info: dict[str, Any] | None) -> str:
     return f"Dataset: {name} (`{info['layout']}`, {info['records']:,} records) · change it in the Data tab."
 
 
-def build(ctx: Ctx) -> None:
+@dataclass
+class DataTab:
+    source: gr.Radio
+    hub_box: gr.Group
+    hub_status: gr.Markdown
+    hub_id: gr.Textbox
+    hub_config: gr.Textbox
+    hub_split: gr.Textbox
+    upload_box: gr.Group
+    upload: gr.File
+    load: gr.Button
+    message: gr.Markdown
+    summary: gr.Markdown
+    examples: gr.JSON
+
+
+def build(ctx: Ctx) -> DataTab:
     api = ctx.api
-    initial = ctx.c["initial_data"]
+    initial = ctx.initial_data
     gr.Markdown("Choose the feedback dataset to train on: the bundled sample (loaded), a dataset on the Hugging "
                 "Face Hub, or a file exported from Argilla or elsewhere (`.jsonl`, `.json`, `.csv`, `.parquet`).")
     source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Source", elem_id="data-source")
@@ -73,22 +90,22 @@ def build(ctx: Ctx) -> None:
     summary = gr.Markdown(describe(initial))
     examples = gr.JSON(initial["examples"], label="The first records, exactly as your formatting function "
                                                   "receives them", open=True, max_height=520)
-    ctx.c.update(data_source=source, hub_status=hub_status, data_summary=summary, data_examples=examples,
-                 data_load=load, data_message=message, hub_id=hub_id, hub_config=hub_config, hub_split=hub_split,
-                 upload=upload, hub_box=hub_box, upload_box=upload_box)
+    ctx.data = DataTab(source=source, hub_box=hub_box, hub_status=hub_status, hub_id=hub_id, hub_config=hub_config,
+                       hub_split=hub_split, upload_box=upload_box, upload=upload, load=load, message=message,
+                       summary=summary, examples=examples)
+    return ctx.data
 
 
 def wire(ctx: Ctx) -> None:
-    api, c = ctx.api, ctx.c
+    api, t, state = ctx.api, ctx.data, ctx.shared.data_state
 
     def choose(kind: str):
-        return (gr.update(visible=kind == SOURCES[1]), gr.update(visible=kind == SOURCES[2]),
-                hub_note(api), "")
+        return {t.hub_box: gr.update(visible=kind == SOURCES[1]), t.upload_box: gr.update(visible=kind == SOURCES[2]),
+                t.hub_status: hub_note(api), t.message: ""}
 
-    c["data_source"].change(choose, c["data_source"], [c["hub_box"], c["upload_box"], c["hub_status"],
-                                                       c["data_message"]], queue=False, **PRIVATE)
+    t.source.change(choose, t.source, [t.hub_box, t.upload_box, t.hub_status, t.message], queue=False, **PRIVATE)
 
-    @reports(4)
+    @reports(t.message)
     def load(kind: str, hub_id: str, config: str, split: str, upload, progress=gr.Progress()):
         if kind == SOURCES[1]:
             if not (hub_id or "").strip():
@@ -103,10 +120,10 @@ def wire(ctx: Ctx) -> None:
             info = api.load_data("sample")
         info = dict(info, config=config if kind == SOURCES[1] else "",
                     split=(split or "train") if kind == SOURCES[1] else "train")
-        return done(f"Loaded: {info['records']:,} records."), describe(info), info["examples"], info
+        return {t.message: done(f"Loaded: {info['records']:,} records."), t.summary: describe(info),
+                t.examples: info["examples"], state: info}
 
-    inputs = [c["data_source"], c["hub_id"], c["hub_config"], c["hub_split"], c["upload"]]
-    outputs = [c["data_message"], c["data_summary"], c["data_examples"], c["data_state"]]
-    c["data_load"].click(load, inputs, outputs, concurrency_limit=4, concurrency_id="quick", **PRIVATE)
-    c["upload"].upload(load, inputs, outputs, concurrency_limit=4, concurrency_id="quick", **PRIVATE)
-    c["hub_id"].submit(load, inputs, outputs, concurrency_limit=4, concurrency_id="quick", **PRIVATE)
+    inputs = [t.source, t.hub_id, t.hub_config, t.hub_split, t.upload]
+    outputs = [t.message, t.summary, t.examples, state]
+    for trigger in (t.load.click, t.upload.upload, t.hub_id.submit):
+        trigger(load, inputs, outputs, concurrency_limit=4, concurrency_id="quick", **PRIVATE)

@@ -4,6 +4,7 @@ in the sandboxed worker process, never in the app."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -86,11 +87,25 @@ def _row_text(columns: list[str], row: list[Any]) -> str:
     return "\n".join(f"[{name}]\n{value}" for name, value in zip(columns, row))
 
 
-def build(ctx: Ctx) -> None:
+@dataclass
+class FormatTab:
+    access: gr.Markdown
+    task: gr.Dropdown
+    terms: gr.Markdown
+    editor: gr.Code
+    run: gr.Button
+    reset: gr.Button
+    clear: gr.Button
+    message: gr.Markdown
+    results: gr.Markdown
+    editor_task: gr.State  # the task the editor shows
+    codes: gr.State  # every task's code, the editor's as of its last switch
+
+
+def build(ctx: Ctx) -> FormatTab:
     settings = ctx.settings
-    data = ctx.c["initial_data"]
+    data = ctx.initial_data
     codes = initial_codes(ctx, data)
-    ctx.c["initial_codes"] = codes
     note = settings.access_note()
     access = gr.Markdown(read_only_banner(note), visible=bool(note))
     gr.Markdown("Write how a record becomes training rows, per task. The editors start from templates written for "
@@ -112,38 +127,37 @@ def build(ctx: Ctx) -> None:
                           elem_id="format-results")
     editor_task = gr.State(DEFAULT_TASK)
     codes_state = gr.State(codes)
-    ctx.c.update(format_task=task, format_terms=terms, format_editor=editor, format_run=run, format_reset=reset,
-                 format_clear=clear, format_message=message, format_results=results, editor_task=editor_task,
-                 codes=codes_state, format_access=access)
+    ctx.format = FormatTab(access=access, task=task, terms=terms, editor=editor, run=run, reset=reset, clear=clear,
+                           message=message, results=results, editor_task=editor_task, codes=codes_state)
+    return ctx.format
 
 
 def wire(ctx: Ctx) -> None:
-    api, c = ctx.api, ctx.c
+    api, t, shared = ctx.api, ctx.format, ctx.shared
 
     def switch(task: str, editor_value: str, codes: dict, editor_task: str, data: dict):
         codes = dict(codes or {}, **{editor_task: editor_value or ""})
         reward = task == tasks.REWARD
         label = "reward_func (Python)" if reward else "formatting_func (Python)"
-        return (gr.update(value=codes.get(task, ""), label=label), codes, task, contract(task, data), "", "",
-                gr.update(visible=not reward), gr.update(value="Run on 5 examples" if reward else "Run on 5 records"))
+        return {t.editor: gr.update(value=codes.get(task, ""), label=label), t.codes: codes, t.editor_task: task,
+                t.terms: contract(task, data), t.results: "", t.message: "", t.clear: gr.update(visible=not reward),
+                t.run: gr.update(value="Run on 5 examples" if reward else "Run on 5 records")}
 
-    c["format_task"].change(switch, [c["format_task"], c["format_editor"], c["codes"], c["editor_task"],
-                                     c["data_state"]],
-                            [c["format_editor"], c["codes"], c["editor_task"], c["format_terms"], c["format_results"],
-                             c["format_message"], c["format_clear"], c["format_run"]], queue=False, **PRIVATE)
+    t.task.change(switch, [t.task, t.editor, t.codes, t.editor_task, shared.data_state],
+                  [t.editor, t.codes, t.editor_task, t.terms, t.results, t.message, t.clear, t.run], queue=False,
+                  **PRIVATE)
 
     def reset(task: str, data: dict):
         from rlhf.formatting.templates import template_source
 
-        return template_source(tasks.template(task)), done("Reset to the template.")
+        return {t.editor: template_source(tasks.template(task)), t.message: done("Reset to the template.")}
 
-    c["format_reset"].click(reset, [c["format_task"], c["data_state"]], [c["format_editor"], c["format_message"]],
-                            queue=False, **PRIVATE)
-    c["format_clear"].click(lambda: ("", done("Cleared: the dataset's plain columns (or the built-in template) "
-                                              "will be used.")), None, [c["format_editor"], c["format_message"]],
-                            queue=False, **PRIVATE)
+    t.reset.click(reset, [t.task, shared.data_state], [t.editor, t.message], queue=False, **PRIVATE)
+    t.clear.click(lambda: {t.editor: "", t.message: done("Cleared: the dataset's plain columns (or the built-in "
+                                                         "template) will be used.")},
+                  None, [t.editor, t.message], queue=False, **PRIVATE)
 
-    @reports(2)
+    @reports(t.message)
     def run(task: str, code: str, data: dict, browser_id: str, request: gr.Request,
             profile: gr.OAuthProfile | None = None):
         caller = ctx.caller(request, browser_id, profile)
@@ -154,22 +168,21 @@ def wire(ctx: Ctx) -> None:
                 if result["function"].startswith("none") else f"Ran `{result['function']}`")
         summary = (f"{what} on {len(result['records'])} {'examples' if task == tasks.REWARD else 'records'}"
                    + (f": <b>{errors} raised an error</b> (see below)." if errors else "."))
-        return (problem(summary) if errors else done(summary)), outcomes(result)
+        return {t.message: problem(summary) if errors else done(summary), t.results: outcomes(result)}
 
-    c["format_run"].click(run, [c["format_task"], c["format_editor"], c["data_state"], c["browser_id"]],
-                          [c["format_message"], c["format_results"]], concurrency_limit=2, concurrency_id="probe",
-                          **PRIVATE)
+    t.run.click(run, [t.task, t.editor, shared.data_state, shared.browser_id], [t.message, t.results],
+                concurrency_limit=2, concurrency_id="probe", **PRIVATE)
 
     def dataset_changed(data: dict, codes: dict, editor_task: str, editor_value: str, old: dict):
         """Editors the user has not touched follow the new dataset's defaults (template or plain columns)."""
         codes = dict(codes or {}, **{editor_task: editor_value or ""})
-        before = {t: api.default_code(t, old) for t in tasks.code_entries()}
+        before = {task: api.default_code(task, old) for task in tasks.code_entries()}
         for task in tasks.code_entries():
             if codes.get(task, "") == before[task]:
                 codes[task] = api.default_code(task, data)
-        return codes, codes.get(editor_task, ""), contract(editor_task, data), data
+        return {t.codes: codes, t.editor: codes.get(editor_task, ""), t.terms: contract(editor_task, data),
+                shared.previous_data: data}
 
-    c["data_state"].change(dataset_changed, [c["data_state"], c["codes"], c["editor_task"], c["format_editor"],
-                                             c["previous_data"]],
-                           [c["codes"], c["format_editor"], c["format_terms"], c["previous_data"]], queue=False,
-                           **PRIVATE)
+    shared.data_state.change(dataset_changed, [shared.data_state, t.codes, t.editor_task, t.editor,
+                                               shared.previous_data],
+                             [t.codes, t.editor, t.terms, shared.previous_data], queue=False, **PRIVATE)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, reports
@@ -30,7 +32,20 @@ def hub_note(api) -> str:
     return api.hub.note("pushing needs a connection to the Hub. The model card preview below works offline.")
 
 
-def build(ctx: Ctx) -> None:
+@dataclass
+class HubTab:
+    status: gr.Markdown
+    run: gr.Dropdown  # finished runs
+    repo_id: gr.Textbox
+    private: gr.Checkbox
+    merge: gr.Checkbox
+    token: gr.Textbox
+    push: gr.Button
+    message: gr.Markdown
+    card: gr.Markdown
+
+
+def build(ctx: Ctx) -> HubTab:
     settings = ctx.settings
     status = gr.Markdown(lambda: hub_note(ctx.api), elem_classes="rlhf-note")
     if settings.oauth:
@@ -51,12 +66,13 @@ def build(ctx: Ctx) -> None:
                          interactive=settings.open_code or settings.oauth)
         message = gr.Markdown()
     card = gr.Markdown(EMPTY_CARD, label="Model card preview", container=True, padding=True)
-    ctx.c.update(hub_tab_status=status, push_run=run, repo_id=repo, private=private, merge=merge, token=token,
-                 push=push, push_message=message, card=card)
+    ctx.hub = HubTab(status=status, run=run, repo_id=repo, private=private, merge=merge, token=token, push=push,
+                     message=message, card=card)
+    return ctx.hub
 
 
 def wire(ctx: Ctx) -> None:
-    api, c = ctx.api, ctx.c
+    api, t, browser_id = ctx.api, ctx.hub, ctx.shared.browser_id
 
     @reports()
     def preview(run_id: str, repo_id: str, merge: bool, browser_id: str, request: gr.Request):
@@ -64,24 +80,23 @@ def wire(ctx: Ctx) -> None:
             return EMPTY_CARD
         return render_card(api.model_card(run_id, ctx.caller(request, browser_id), repo_id, merge))
 
-    for trigger in (c["push_run"].change, c["merge"].change, c["repo_id"].blur):
-        trigger(preview, [c["push_run"], c["repo_id"], c["merge"], c["browser_id"]], c["card"],
+    for trigger in (t.run.change, t.merge.change, t.repo_id.blur):
+        trigger(preview, [t.run, t.repo_id, t.merge, browser_id], t.card,
                 concurrency_limit=4, concurrency_id="quick", **PRIVATE)
 
     def push(run_id: str, repo_id: str, token: str, private: bool, merge: bool, browser_id: str,
              request: gr.Request, profile: gr.OAuthProfile | None = None,
              oauth_token: gr.OAuthToken | None = None, progress=gr.Progress()):
         if not run_id:
-            return problem("Select a finished run first."), gr.skip(), "" if token else gr.skip()
+            return {t.message: problem("Select a finished run first."), **({t.token: ""} if token else {})}
         caller = ctx.caller(request, browser_id, profile)
         token = (token or "").strip() or (oauth_token.token if oauth_token is not None else "")
         try:
             url = api.push(run_id, repo_id, caller, token, private, merge,
                            progress=lambda text: progress(None, desc=text))
         except Exception as error:
-            return problem(error), hub_note(api), gr.skip()
-        return done(f"Pushed: [{url}]({url})"), hub_note(api), ""
+            return {t.message: problem(error), t.status: hub_note(api)}
+        return {t.message: done(f"Pushed: [{url}]({url})"), t.status: hub_note(api), t.token: ""}
 
-    c["push"].click(push, [c["push_run"], c["repo_id"], c["token"], c["private"], c["merge"], c["browser_id"]],
-                    [c["push_message"], c["hub_tab_status"], c["token"]], concurrency_limit=2,
-                    concurrency_id="push", **PRIVATE)
+    t.push.click(push, [t.run, t.repo_id, t.token, t.private, t.merge, browser_id], [t.message, t.status, t.token],
+                 concurrency_limit=2, concurrency_id="push", **PRIVATE)

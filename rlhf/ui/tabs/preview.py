@@ -3,6 +3,7 @@ dropped and why), the train/test split, and token lengths under the chosen model
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -37,8 +38,22 @@ def counts(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def build(ctx: Ctx) -> None:
-    data = ctx.c["initial_data"]
+@dataclass
+class PreviewTab:
+    label: gr.Markdown
+    task: gr.Dropdown
+    model: gr.Dropdown
+    train_size: gr.Slider
+    seed: gr.Number
+    run: gr.Button
+    message: gr.Markdown
+    summary: gr.Markdown
+    table: gr.Dataframe
+    plot: gr.BarPlot
+
+
+def build(ctx: Ctx) -> PreviewTab:
+    data = ctx.initial_data
     label = gr.Markdown(short(data), elem_classes="rlhf-note")
     with gr.Row(equal_height=True):
         task = gr.Dropdown(tasks.choices(), value=tasks.DEFAULT, label="Task", min_width=200)
@@ -57,15 +72,15 @@ def build(ctx: Ctx) -> None:
                          max_height=460, value=None)
     plot = gr.BarPlot(None, x="tokens", y="rows", color="column", title="Token lengths (train split)",
                       x_title="tokens per row", y_title="rows", height=300, sort=None, x_label_angle=-45)
-    ctx.c.update(preview_label=label, preview_task=task, preview_model=model, preview_train_size=train_size,
-                 preview_seed=seed, preview_run=run, preview_message=message, preview_summary=summary,
-                 preview_table=table, preview_plot=plot)
+    ctx.preview = PreviewTab(label=label, task=task, model=model, train_size=train_size, seed=seed, run=run,
+                             message=message, summary=summary, table=table, plot=plot)
+    return ctx.preview
 
 
 def wire(ctx: Ctx) -> None:
-    api, c = ctx.api, ctx.c
+    api, t, shared, editor = ctx.api, ctx.preview, ctx.shared, ctx.format
 
-    @reports(4)
+    @reports(t.message)
     def prepare(task: str, model: str, train_size: float, seed: float, data: dict, codes: dict, editor_task: str,
                 editor_value: str, browser_id: str, request: gr.Request, profile: gr.OAuthProfile | None = None,
                 progress=gr.Progress()):
@@ -92,13 +107,11 @@ def wire(ctx: Ctx) -> None:
         lengths = (result.get("token_lengths") or {}).get("lengths") or {}
         bars = histogram(lengths)
         plot = gr.update(value=bars, sort=list(dict.fromkeys(bars["tokens"])), color_map=color_map(bars, "column"))
-        return done("Prepared."), counts(result), gr.update(value=rows, column_widths=widths), plot
+        return {t.message: done("Prepared."), t.summary: counts(result),
+                t.table: gr.update(value=rows, column_widths=widths), t.plot: plot}
 
-    c["preview_run"].click(prepare, [c["preview_task"], c["preview_model"], c["preview_train_size"],
-                                     c["preview_seed"], c["data_state"], c["codes"], c["editor_task"],
-                                     c["format_editor"], c["browser_id"]],
-                           [c["preview_message"], c["preview_summary"], c["preview_table"], c["preview_plot"]],
-                           concurrency_limit=2, concurrency_id="preview", **PRIVATE)
-    c["data_state"].change(lambda data: (short(data), EMPTY, None, None), c["data_state"],
-                           [c["preview_label"], c["preview_summary"], c["preview_table"], c["preview_plot"]],
-                           queue=False, **PRIVATE)
+    t.run.click(prepare, [t.task, t.model, t.train_size, t.seed, shared.data_state, editor.codes, editor.editor_task,
+                          editor.editor, shared.browser_id],
+                [t.message, t.summary, t.table, t.plot], concurrency_limit=2, concurrency_id="preview", **PRIVATE)
+    shared.data_state.change(lambda data: {t.label: short(data), t.summary: EMPTY, t.table: None, t.plot: None},
+                             shared.data_state, [t.label, t.summary, t.table, t.plot], queue=False, **PRIVATE)

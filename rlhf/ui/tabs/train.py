@@ -4,6 +4,7 @@ one trains at a time, the others wait in the queue, and a run survives a restart
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -12,6 +13,7 @@ from rlhf.tasks.spec import Plot
 from rlhf.ui import tasks
 from rlhf.ui.plots import color_map, run_frames
 from rlhf.errors import ConfigError
+from rlhf.ui.api import error_message
 from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, read_only_banner, reports
 from rlhf.ui.tabs.data import short
 
@@ -79,13 +81,95 @@ def option_choices(task: str | None, name: str) -> list[tuple[str, str]]:
     return [(DEFAULT_OPTION, "")] + [(value, value) for value in tasks.options(task, name)]
 
 
-def task_updates(task: str) -> tuple[Any, ...]:
+@dataclass
+class TrainTab:
+    label: gr.Markdown
+    access: gr.Markdown
+    task: gr.Dropdown
+    model: gr.Dropdown
+    use_peft: gr.Checkbox
+    numbers: list  # one input per NUMBERS name
+    scheduler: gr.Dropdown
+    train_size: gr.Slider
+    options: list  # one dropdown per tasks.option_names()
+    lora_box: gr.Accordion
+    lora: list  # one number per LORA_NUMBERS name
+    rl_box: gr.Accordion
+    algorithm: gr.Radio
+    reward_models: gr.Dropdown
+    use_reward_func: gr.Checkbox
+    rl_numbers: list  # one input per RL_NUMBERS name
+    plan: gr.Markdown  # the resolved plan of the form's settings
+    start: gr.Button
+    start_message: gr.Markdown
+    empty: gr.Markdown
+    table: gr.Dataframe
+    details: gr.Column
+    selected: gr.Dropdown
+    stop: gr.Button
+    resume: gr.Button
+    export: gr.Button
+    run_message: gr.Markdown
+    info: gr.Markdown
+    loss_plot: gr.LinePlot
+    reward_plot: gr.LinePlot
+    quality_plot: gr.LinePlot
+    log: gr.Textbox
+    script: gr.Code
+    watch: gr.State  # what the last tick showed, so an unchanged tick sends nothing
+
+    @property
+    def form(self) -> list:
+        """Every input of the settings form."""
+        return [self.task, self.model, self.use_peft, *self.numbers, self.scheduler, self.train_size, *self.options,
+                *self.lora, self.algorithm, self.reward_models, self.use_reward_func, *self.rl_numbers]
+
+    def settings(self, form: dict) -> dict[str, Any]:
+        """The form's values (``form`` maps each input to its value) → RunConfig settings, see :func:`collect`."""
+        return collect(form[self.task], form[self.use_peft], [form[n] for n in self.numbers], form[self.scheduler],
+                       form[self.train_size], [form[n] for n in self.lora], form[self.algorithm],
+                       form[self.reward_models], [form[n] for n in self.rl_numbers],
+                       [form[n] for n in self.options])
+
+
+def task_updates(t: TrainTab, task: str) -> dict[Any, Any]:
     """What follows the chosen task: the reward box (RL), its variant choices, and each option's dropdown."""
     variants = tasks.variants(task)
-    algorithm = gr.update(choices=list(variants), value=variants[0]) if variants else gr.skip()
-    options = [gr.update(visible=bool(tasks.options(task, name)), choices=option_choices(task, name), value="")
-               for name in tasks.option_names()]
-    return (gr.update(visible=tasks.rewarded(task)), algorithm, *options)
+    out: dict[Any, Any] = {t.rl_box: gr.update(visible=tasks.rewarded(task))}
+    if variants:
+        out[t.algorithm] = gr.update(choices=list(variants), value=variants[0])
+    for name, dropdown in zip(tasks.option_names(), t.options):
+        out[dropdown] = gr.update(visible=bool(tasks.options(task, name)), choices=option_choices(task, name),
+                                  value="")
+    return out
+
+
+PLAN_SHOWN = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "max_steps",
+              "num_train_epochs", "max_length", "max_completion_length", "num_generations", "beta", "loss_type",
+              "lr_scheduler_type", "warmup_ratio", "bf16", "logging_steps", "save_steps", "eval_strategy")
+
+
+def plan_text(answer: dict[str, Any], settings: dict[str, Any] | None = None) -> str:
+    """:meth:`rlhf.ui.api.Api.resolve_plan`'s answer for the form: the key trainer arguments, marking the ones
+    the form left to the task's default, and the whole plan as JSON in a fold; or the setting at fault."""
+    import json
+
+    if not answer.get("ok"):
+        return f"<span class='rlhf-error'>⚠️ Not startable as set: {answer.get('error')}</span>"
+    plan, given = answer["plan"], settings or {}
+    args = plan.get("args") or {}
+    shown = []
+    for name in PLAN_SHOWN:
+        if name in args and args[name] is not None:
+            value = args[name]
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            shown.append(f"`{name}` {text}" + ("" if name in given else " *(default)*"))
+    lora = plan.get("lora")
+    where = f"{plan.get('config_class', '').rsplit('.', 1)[-1]} on {plan.get('device')}, {plan.get('dtype')}"
+    return (f"**Resolved for this run** ({where}{', LoRA r=' + str(lora.get('r')) if lora else ''}): "
+            + " · ".join(shown)
+            + "\n\n<details><summary>Whole plan (JSON)</summary>\n\n```json\n"
+            + json.dumps(plan, indent=1, default=str) + "\n```\n</details>")
 
 
 def parse_number(name: str, value: Any, precision: int | None) -> float | int | None:
@@ -103,9 +187,9 @@ def parse_number(name: str, value: Any, precision: int | None) -> float | int | 
     return number
 
 
-def build(ctx: Ctx) -> None:
+def build(ctx: Ctx) -> TrainTab:
     settings = ctx.settings
-    data = ctx.c["initial_data"]
+    data = ctx.initial_data
     label = gr.Markdown(short(data), elem_classes="rlhf-note")
     note = settings.access_note()
     access = gr.Markdown(read_only_banner(note), visible=bool(note))
@@ -145,6 +229,8 @@ def build(ctx: Ctx) -> None:
                                           info="adds to the reward models' scores")
         with gr.Row():
             rl_numbers = [number_input(name) for name in RL_NUMBERS]
+    plan = gr.Markdown("*Change a setting to see the exact trainer arguments this run would get.*",
+                       elem_id="train-plan", elem_classes="rlhf-note")
     with gr.Row(equal_height=True):
         start = gr.Button("Start training", variant="primary", scale=0, min_width=180, size="md",
                           interactive=settings.open_code)
@@ -175,14 +261,15 @@ def build(ctx: Ctx) -> None:
         script = gr.Code(language="python", label="Standalone TRL script for the selected run", visible=False,
                          interactive=False, buttons=["copy", "download"])
     watch = gr.State({})
-    ctx.c.update(train_label=label, train_access=access, train_task=task, train_model=model, use_peft=use_peft,
-                 train_numbers=numbers, scheduler=scheduler, train_size=train_size, lora_box=lora_box,
-                 lora=lora, train_options=options, rl_box=rl_box, algorithm=algorithm,
-                 reward_models=reward_models, use_reward_func=use_reward_func, rl_numbers=rl_numbers,
-                 train_start=start, start_message=start_message, runs_empty=empty, runs_table=table,
-                 selected_run=selected, stop=stop, resume=resume, export=export, run_message=run_message,
-                 run_info=info, loss_plot=loss_plot, reward_plot=reward_plot, quality_plot=quality_plot,
-                 run_log=log, script=script, watch=watch, run_details=details)
+    ctx.train = TrainTab(label=label, access=access, task=task, model=model, use_peft=use_peft, numbers=numbers,
+                         scheduler=scheduler, train_size=train_size, options=options, lora_box=lora_box, lora=lora,
+                         rl_box=rl_box, algorithm=algorithm, reward_models=reward_models,
+                         use_reward_func=use_reward_func, rl_numbers=rl_numbers, plan=plan, start=start,
+                         start_message=start_message, empty=empty, table=table, details=details,
+                         selected=selected, stop=stop, resume=resume, export=export, run_message=run_message,
+                         info=info, loss_plot=loss_plot, reward_plot=reward_plot, quality_plot=quality_plot,
+                         log=log, script=script, watch=watch)
+    return ctx.train
 
 
 def _numbers(names: tuple[str, ...], values: list) -> dict[str, Any]:
@@ -216,43 +303,59 @@ def selected(run_id: str | None) -> str:
 
 
 def wire(ctx: Ctx) -> None:
-    api, c = ctx.api, ctx.c
-    numbers, lora, rl_numbers, options = c["train_numbers"], c["lora"], c["rl_numbers"], c["train_options"]
+    api, t, shared, editor = ctx.api, ctx.train, ctx.shared, ctx.format
+    browser_id = shared.browser_id
 
-    c["train_task"].change(task_updates, c["train_task"], [c["rl_box"], c["algorithm"], *options], queue=False,
-                           **PRIVATE)
-    c["use_peft"].change(lambda on: gr.update(visible=bool(on), open=bool(on)), c["use_peft"], c["lora_box"],
-                         queue=False, **PRIVATE)
+    t.task.change(lambda task: task_updates(t, task), t.task, [t.rl_box, t.algorithm, *t.options], queue=False,
+                  **PRIVATE)
+    t.use_peft.change(lambda on: gr.update(visible=bool(on), open=bool(on)), t.use_peft, t.lora_box, queue=False,
+                      **PRIVATE)
 
-    @reports(2)
+    def plan(form: dict, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        """The plan of the form as it stands (off the event loop: resolving imports TRL the first time); a
+        form that cannot start shows why instead, and no failure here touches the rest of the form."""
+        try:
+            task = form[t.task]
+            settings = t.settings(form)
+            data = form[shared.data_state] or {}
+            answer = api.resolve_plan(task, ctx.caller(request, form[browser_id], profile),
+                                      form[t.model] or "starter", data.get("dataset", "sample"), settings,
+                                      bool(form[t.use_reward_func]) and tasks.rewarded(task),
+                                      data.get("config", ""), data.get("split", "train"))
+            return plan_text(answer, settings)
+        except Exception as error:  # a form value that is not a number yet: say so, as Start would
+            return plan_text({"ok": False, "error": error_message(error)})
+
+    plan_inputs = {*t.form, shared.data_state, browser_id}
+    for component in t.form:
+        component.change(plan, plan_inputs, t.plan, show_progress="hidden", concurrency_limit=2,
+                         concurrency_id="plan", trigger_mode="always_last", **PRIVATE)
+    shared.data_state.change(plan, plan_inputs, t.plan, show_progress="hidden", concurrency_limit=2,
+                             concurrency_id="plan", trigger_mode="always_last", **PRIVATE)
+
+    @reports(t.start_message)
     def start(form: dict, request: gr.Request, profile: gr.OAuthProfile | None = None):
         """``form`` maps each input component to its value (the inputs are given as a set)."""
-        v = lambda name: form[c[name]]  # noqa: E731
-        task, use_peft, use_reward_func = v("train_task"), v("use_peft"), v("use_reward_func")
-        codes, editor_task, editor_value = v("codes"), v("editor_task"), v("format_editor")
-        caller = ctx.caller(request, v("browser_id"), profile)
-        settings = collect(task, use_peft, [form[n] for n in numbers], v("scheduler"), v("train_size"),
-                           [form[n] for n in lora], v("algorithm"), v("reward_models"),
-                           [form[n] for n in rl_numbers], [form[n] for n in options])
-        data = v("data_state") or {}
+        task, use_reward_func = form[t.task], form[t.use_reward_func]
+        codes, editor_task, editor_value = form[editor.codes], form[editor.editor_task], form[editor.editor]
+        caller = ctx.caller(request, form[browser_id], profile)
+        settings = t.settings(form)
+        data = form[shared.data_state] or {}
         use_reward_func = use_reward_func and tasks.rewarded(task)
         reward_code = code_for(tasks.REWARD, codes, editor_task, editor_value) if use_reward_func else ""
         if use_reward_func and not reward_code.strip():
             raise ConfigError("The reward function editor (Format tab) is empty.")
-        result = api.start_run(task, caller, v("train_model") or "starter", data.get("dataset", "sample"),
+        result = api.start_run(task, caller, form[t.model] or "starter", data.get("dataset", "sample"),
                                code_for(task, codes, editor_task, editor_value), settings, reward_code,
                                data.get("config", ""), data.get("split", "train"))
         where = (f"queued as #{result['queue_position']}" if result.get("queue_position")
                  else "starting (the first log lines appear in a few seconds)")
-        return done(f"Run **{result['run_id']}** {where}."), gr.update(
-            choices=[(result["run_id"], result["run_id"])], value=result["run_id"])
+        return {t.start_message: done(f"Run **{result['run_id']}** {where}."),
+                t.selected: gr.update(choices=[(result["run_id"], result["run_id"])], value=result["run_id"])}
 
-    start_inputs = {c[name] for name in ("train_task", "train_model", "use_peft", "scheduler", "train_size",
-                                         "algorithm", "reward_models", "use_reward_func", "data_state", "codes",
-                                         "editor_task", "format_editor", "browser_id")}
-    start_inputs |= set(numbers) | set(lora) | set(rl_numbers) | set(options)
-    c["train_start"].click(start, start_inputs, [c["start_message"], c["selected_run"]], concurrency_limit=4,
-                           concurrency_id="quick", **PRIVATE)
+    start_inputs = {*t.form, shared.data_state, editor.codes, editor.editor_task, editor.editor, browser_id}
+    t.start.click(start, start_inputs, [t.start_message, t.selected], concurrency_limit=4, concurrency_id="quick",
+                  **PRIVATE)
 
     def act(action: str):
         @reports()
@@ -267,29 +370,30 @@ def wire(ctx: Ctx) -> None:
 
         return handler
 
-    c["stop"].click(act("stop"), [c["selected_run"], c["browser_id"]], c["run_message"], concurrency_limit=None,
-                    **PRIVATE)
-    c["resume"].click(act("resume"), [c["selected_run"], c["browser_id"]], c["run_message"],
-                      concurrency_limit=4, concurrency_id="quick", **PRIVATE)
+    t.stop.click(act("stop"), [t.selected, browser_id], t.run_message, concurrency_limit=None, **PRIVATE)
+    t.resume.click(act("resume"), [t.selected, browser_id], t.run_message, concurrency_limit=4,
+                   concurrency_id="quick", **PRIVATE)
 
-    @reports(2)
+    @reports(t.run_message)
     def export(run_id: str, browser_id: str, request: gr.Request):
         script = api.export_script(selected(run_id), ctx.caller(request, browser_id))
-        return done("The script needs only TRL, transformers, peft and datasets. Copy or download it below."), \
-            gr.update(value=script, visible=True)
+        return {t.run_message: done("The script needs only TRL, transformers, peft and datasets. Copy or download "
+                                    "it below."),
+                t.script: gr.update(value=script, visible=True)}
 
-    c["export"].click(export, [c["selected_run"], c["browser_id"]], [c["run_message"], c["script"]],
-                      concurrency_limit=4, concurrency_id="quick", **PRIVATE)
-    c["selected_run"].change(lambda: (gr.update(visible=False), "", {}), None,
-                             [c["script"], c["run_message"], c["watch"]], queue=False, **PRIVATE)
+    t.export.click(export, [t.selected, browser_id], [t.run_message, t.script], concurrency_limit=4,
+                   concurrency_id="quick", **PRIVATE)
+    t.selected.change(lambda: {t.script: gr.update(visible=False), t.run_message: "", t.watch: {}}, None,
+                      [t.script, t.run_message, t.watch], queue=False, **PRIVATE)
+
+    plots = {"loss": t.loss_plot, "reward": t.reward_plot, "quality": t.quality_plot}
 
     def tick(selected: str | None, browser_id: str, watch: dict, request: gr.Request):
-        """Refresh the run table and the selected run; unchanged parts are skipped so nothing flickers.
+        """Refresh the run table and the selected run; unchanged parts are not sent, so nothing flickers.
 
         A generator: when a plot's set of curves changes (another run selected, eval loss appearing), the plot
         is first cleared and then drawn again, because the plot only rebuilds its legend and colours when it is
         mounted afresh."""
-        skip_all = (gr.skip(),) * 9
         caller = ctx.caller(request, browser_id)
         try:
             runs = api.run_status(caller)["runs"]
@@ -298,7 +402,7 @@ def wire(ctx: Ctx) -> None:
                 selected = ids[0] if ids else None
             detail = api.run_status(caller, selected, 40) if selected else None
         except Exception:  # a run folder removed meanwhile: the next tick sees the new state
-            yield (*skip_all, watch)
+            yield gr.skip()  # nothing to update
             return
         listing = [(run["id"], status_text(run), run.get("step")) for run in runs]
         frames = run_frames(detail["history"], detail["run"]["task"]) if detail else {}
@@ -307,37 +411,36 @@ def wire(ctx: Ctx) -> None:
                      "events": len(detail["history"]) + len(detail["statuses"]) if detail else 0,
                      "log": detail["log"][-1:] if detail else None}
         if signature == watch:
-            yield (*skip_all, watch)
+            yield gr.skip()  # nothing to update
             return
-        redraw = [name for name in ("loss", "reward", "quality")
-                  if curves.get(name) != (watch or {}).get("curves", {}).get(name)]
+        redraw = [name for name in plots if curves.get(name) != (watch or {}).get("curves", {}).get(name)]
         if redraw:
-            cleared = [None if name in redraw else gr.skip() for name in ("loss", "reward", "quality")]
-            yield (*(gr.skip(),) * 5, *cleared, gr.skip(), watch)
+            yield {plots[name]: None for name in redraw}
         choices = [(f"{run['id']} · {status_text(run)}", run["id"]) for run in runs]
         table = [[run["id"], run["task"], run["model"], status_text(run), run.get("step") or "", loss_of(run)]
                  for run in runs]
-        out: list[Any] = [
-            gr.update(visible=bool(runs)), gr.update(value=table, visible=bool(runs)), gr.update(visible=not runs),
-            gr.update(choices=choices, value=selected),
-        ]
+        out: dict[Any, Any] = {
+            t.details: gr.update(visible=bool(runs)), t.table: gr.update(value=table, visible=bool(runs)),
+            t.empty: gr.update(visible=not runs), t.selected: gr.update(choices=choices, value=selected),
+        }
         if detail is None:
-            out += ["*Select a run to follow its log and curves.*", None, gr.update(visible=False),
-                    gr.update(visible=False), ""]
+            out.update({t.info: "*Select a run to follow its log and curves.*", t.loss_plot: None,
+                        t.reward_plot: gr.update(visible=False), t.quality_plot: gr.update(visible=False),
+                        t.log: ""})
         else:
             shown = tasks.plots(detail["run"]["task"])
-            out += [run_details(detail),
-                    gr.update(value=frames["loss"], color_map=color_map(frames["loss"])),
-                    gr.update(value=frames["reward"], color_map=color_map(frames["reward"]),
-                              visible=Plot.REWARD in shown),
-                    gr.update(value=frames["quality"], color_map=color_map(frames["quality"]),
-                              visible=Plot.QUALITY in shown),
-                    "\n".join(detail["log"]) or "(no output yet)"]
-        yield (*out, signature)
+            out.update({
+                t.info: run_details(detail),
+                t.loss_plot: gr.update(value=frames["loss"], color_map=color_map(frames["loss"])),
+                t.reward_plot: gr.update(value=frames["reward"], color_map=color_map(frames["reward"]),
+                                         visible=Plot.REWARD in shown),
+                t.quality_plot: gr.update(value=frames["quality"], color_map=color_map(frames["quality"]),
+                                          visible=Plot.QUALITY in shown),
+                t.log: "\n".join(detail["log"]) or "(no output yet)"})
+        yield {**out, t.watch: signature}
 
-    timer = c["timer"]
-    outputs = [c["run_details"], c["runs_table"], c["runs_empty"], c["selected_run"], c["run_info"], c["loss_plot"],
-               c["reward_plot"], c["quality_plot"], c["run_log"], c["watch"]]
-    timer.tick(tick, [c["selected_run"], c["browser_id"], c["watch"]], outputs[:-1] + [c["watch"]],
-               show_progress="hidden", concurrency_limit=None, **PRIVATE)
-    c["data_state"].change(short, c["data_state"], c["train_label"], queue=False, **PRIVATE)
+    outputs = [t.details, t.table, t.empty, t.selected, t.info, t.loss_plot, t.reward_plot, t.quality_plot, t.log,
+               t.watch]
+    shared.timer.tick(tick, [t.selected, browser_id, t.watch], outputs, show_progress="hidden",
+                      concurrency_limit=None, **PRIVATE)
+    shared.data_state.change(short, shared.data_state, t.label, queue=False, **PRIVATE)
