@@ -2,8 +2,8 @@
 
 Each trains the starter on 80% of the sample's records with the app's defaults (only ``max_steps`` set, as a
 user would) and is judged on the other 20%, which it never saw: for each held-out (prompt, chosen, rejected)
-pair, the implicit reward ``log π(reply | prompt) − log π_starter(reply | prompt)`` must rank the annotator's
-rewrite above the original response.
+pair, the implicit reward ``log π(reply + EOS | prompt) − log π_starter(reply + EOS | prompt)`` (the sequence as
+TRL's trainers score it) must rank the annotator's rewrite above the original response.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _logprob(model, tokenizer, prompt: str, reply: str) -> float:
     import torch
 
     prompt_ids = tokenizer(prompt, return_tensors="pt").input_ids
-    full_ids = tokenizer(prompt + reply, return_tensors="pt").input_ids
+    full_ids = tokenizer(prompt + reply + tokenizer.eos_token, return_tensors="pt").input_ids  # as TRL scores it
     with torch.no_grad():
         logprobs = torch.log_softmax(model(full_ids).logits[0, :-1].float(), dim=-1)
     start = prompt_ids.shape[1] - 1
@@ -62,7 +62,7 @@ def test_preference_task_ranks_held_out_rewrites_above_originals(task, record_sp
                                                                   monkeypatch):
     run = tmp_path / task
     train(starter_cache, run, "--task", task, "--model", "starter", "--dataset", str(record_split / "train.jsonl"),
-          "--train-size", "1.0", "--max-steps", "30", "--max-length", "256")
+          "--train-size", "1.0", "--max-steps", "60", "--max-length", "256")
     assert statuses(run) == ["started", "finished"]
     plan = json.loads((run / "plan.json").read_text())
     assert plan["task"] == task and plan["trainer_config"]["learning_rate"] == plan["args"]["learning_rate"]

@@ -105,6 +105,8 @@ class Resolver:
             disable_tqdm=True,
             dataloader_num_workers=0,
         )
+        if self.is_starter:
+            args.update(self.spec.starter_args)  # below the task's own arguments, which carry the user's settings
         args.update(task_args)
         known = {f.name for f in dataclasses.fields(config_cls)}
         if t.gradient_checkpointing:  # transformers 5 renamed it; the run config keeps the familiar name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 from rlhf.rows import RowContract
 
@@ -78,6 +79,7 @@ class TaskSpec:
     variant_field: str = ""  # the RunConfig field choosing among ``trainers`` ("rl.algorithm")
     rewarded: bool = False  # trains from reward sources (the run's reward models and reward function)
     from_scratch: bool = False  # may start from fresh weights with the model's architecture (``from_scratch``)
+    starter_args: dict[str, Any] = field(default_factory=dict)  # other trainer defaults on the starter model
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # run settings with a fixed set of values
 
     @property
