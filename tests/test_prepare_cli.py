@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from rlhf.tasks.registry import task_names
 from conftest import (DOLLY_RECORDS, assert_clean_failure, error_line, read_rows, run_cli, write_jsonl,
                       write_parquet, write_records)
 from rlhf.prepare_rows import split_indices
+from rlhf.tasks.registry import task_names
 
 # -- help ------------------------------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from rlhf.compat.ppo_config import ppo_settings
 from rlhf.compat.tasks import TrainingTaskForPPO, check_task
 from rlhf.errors import ConfigError, RlhfError
 from rlhf.runs.config import DataSettings, LoraSettings, RLSettings, RunConfig, TrainingSettings
+from rlhf.runs.status import RunStatus
 
 ARGILLA_DEFAULT_MODEL = "gpt2-medium"  # ArgillaTRLTrainer's default
 ARGILLA_DEFAULT_SEED = 42
@@ -207,7 +208,7 @@ class ArgillaTrainer:
             manager.stop(self.run_id)
             manager.wait(self.run_id, timeout=120)
             raise
-        if info["status"] != "finished":
+        if info["status"] != RunStatus.FINISHED:
             raise RunFailedError(
                 f"run {self.run_id} {info['status']}: {info.get('error') or 'no reason recorded'} "
                 f"(its log: {self.run_dir / 'stdout.log'})", self.run_id, info["status"])
@@ -230,7 +231,7 @@ class ArgillaTrainer:
 
 def follow_run(manager, run_id: str, say: Callable[[str], None], poll_s: float = 0.25) -> dict[str, Any]:
     """Print the run's events as they come until it ends; returns its final status."""
-    from rlhf.runs.events import TERMINAL
+    from rlhf.runs.status import TERMINAL
 
     events = manager.runs_dir / run_id / "events.jsonl"
     offset, pending = 0, b""

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 from rlhf.errors import ConfigError, RlhfError
 from rlhf.formatting.templates import fill_template
+from rlhf.runs.status import RunStatus
 from rlhf.services import preview as preview_service
 from rlhf.services import runs as run_service
 from rlhf.services.datasets import UPLOAD_PREFIX, UPLOADS, Datasets  # noqa: F401 (re-exported)
@@ -156,7 +157,7 @@ class Api:
         """(label, value) choices: ``starter`` and finished runs of the right kind (``causal`` or ``reward``)."""
         choices = [] if kind == "reward" else [("starter (tiny offline model)", "starter")]
         for run in self.visible_runs(caller):
-            if run["status"] != "finished":
+            if run["status"] != RunStatus.FINISHED:
                 continue
             if not (tasks.scores(run.get("task")) if kind == "reward" else tasks.chat(run.get("task"))):
                 continue

@@ -9,11 +9,12 @@ from typing import Any
 
 import gradio as gr
 
+from rlhf.errors import ConfigError
+from rlhf.runs.status import RunStatus
 from rlhf.tasks.spec import Plot
 from rlhf.ui import tasks
-from rlhf.ui.plots import color_map, run_frames
-from rlhf.errors import ConfigError
 from rlhf.ui.api import error_message
+from rlhf.ui.plots import color_map, run_frames
 from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, read_only_banner, reports
 from rlhf.ui.tabs.data import short
 
@@ -32,7 +33,7 @@ EMPTY_RUNS = "*No runs yet — start one above.*"
 
 def status_text(run: dict[str, Any]) -> str:
     status = run["status"]
-    if status == "queued" and run.get("queue_position"):
+    if status == RunStatus.QUEUED and run.get("queue_position"):
         return f"queued (#{run['queue_position']})"
     return status
 
@@ -61,7 +62,7 @@ def run_details(detail: dict[str, Any]) -> str:
         parts.append(" · ".join(shown))
     if run.get("error"):
         parts.append(f"<div class='rlhf-error'>⚠️ {run['error']}</div>")
-    elif run["status"] == "finished":
+    elif run["status"] == RunStatus.FINISHED:
         use = "chat with it" if tasks.chat(run["task"]) else "score texts with it"
         parts.append(f"Finished: {use} in **Chat & Score**, or publish it in **Hub**.")
     return "\n\n".join(parts)
@@ -364,7 +365,7 @@ def wire(ctx: Ctx) -> None:
             if action == "stop":
                 result = api.stop_run(selected(run_id), caller)
                 return done(f"Run {run_id}: {result['status']}"
-                            + (" (it saves a checkpoint, then stops)." if result["status"] == "stopping" else "."))
+                            + (" (it saves a checkpoint, then stops)." if result["status"] == RunStatus.STOPPING else "."))
             api.resume_run(selected(run_id), caller)
             return done(f"Run {run_id} queued again; it continues from its last checkpoint.")
 
