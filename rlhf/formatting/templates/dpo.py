@@ -1,6 +1,6 @@
-"""DPO: (prompt, chosen, rejected), the annotator's rewrite chosen over the original response.
+"""Preference pairs: (prompt, chosen, rejected), the annotator's rewrite chosen over the original response.
 
-The prompt is the instruction template up to "### Response:"; TRL's DPOTrainer appends each completion to it.
+The prompt is the instruction template up to "### Response:"; the trainer appends each completion to it.
 """
 from typing import Any, Dict, Iterator, Tuple
 
