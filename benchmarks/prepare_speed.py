@@ -3,7 +3,7 @@
 Generates 15,015 dolly-sized records in the Argilla 1.x layout (as Parquet, like a Hub download), then times,
 side by side in one run, for the seed page's SFT and RM formatting functions:
 
-- ``rlhf``: ``python -m rlhf prepare --dataset F.parquet --task T --formatting-func seed.py --output O.jsonl``,
+- ``rlhf``: ``python -m rlhf prepare --dataset F.parquet --task T --formatting-func T.py --output O.jsonl``,
   end to end as a user runs it (process start, isolated worker, validation, atomic write);
 - ``plain``: a script doing only pyarrow read → function → json write, also as its own process.
 
@@ -26,39 +26,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the page's SFT and RM blocks, verbatim: their text lives there
+from seed_functions import SEED_RM, SEED_SFT
+
 WORDS = ("the model answer data river city history science water energy light system animal plant music "
          "language number people country time year world small large early modern common").split()
-
-SEED_FUNCTIONS = '''
-from typing import Any, Dict, Iterator, Tuple
-
-template = """\\
-### Instruction: {instruction}\\n
-### Context: {context}\\n
-### Response: {response}"""
-
-def sft(sample: Dict[str, Any]) -> str:
-    return template.format(
-        instruction=sample["new-instruction"][0]["value"],
-        context=sample["new-context"][0]["value"],
-        response=sample["new-response"][0]["value"],
-    )
-
-def rm(sample: Dict[str, Any]) -> Iterator[Tuple[str, str]]:
-    og_instruction = sample["original-instruction"]
-    og_context = sample["original-context"]
-    og_response = sample["original-response"]
-    rejected = template.format(instruction=og_instruction, context=og_context, response=og_response)
-    for instruction, context, response in zip(sample["new-instruction"], sample["new-context"], sample["new-response"]):
-        if response["status"] == "submitted":
-            chosen = template.format(
-                instruction=instruction["value"],
-                context=context["value"],
-                response=response["value"],
-            )
-            if chosen != rejected:
-                yield chosen, rejected
-'''
 
 PLAIN_LOOP = '''
 import json, sys, types
@@ -124,16 +96,17 @@ def main() -> None:
         tmp = Path(tmp)
         data = tmp / "dolly.parquet"
         pq.write_table(pa.Table.from_pylist(make_records(args.records)), data)
-        (tmp / "seed.py").write_text(SEED_FUNCTIONS)
+        (tmp / "sft.py").write_text(SEED_SFT)
+        (tmp / "rm.py").write_text(SEED_RM)
         (tmp / "plain.py").write_text(PLAIN_LOOP)
         print(f"{args.records} records, {data.stat().st_size / 1e6:.1f} MB parquet; median of {args.repeat} runs")
         print(f"{'task':<5} {'rlhf prepare':>13} {'plain loop':>11} {'ratio':>7}")
         for task in ("sft", "rm"):
             ours = [timed([sys.executable, "-m", "rlhf", "prepare", "--dataset", str(data), "--task", task,
-                           "--formatting-func", str(tmp / "seed.py"), "--function", task,
+                           "--formatting-func", str(tmp / f"{task}.py"),
                            "--output", str(tmp / f"ours-{task}.jsonl")]) for _ in range(args.repeat)]
-            plain = [timed([sys.executable, str(tmp / "plain.py"), str(tmp / "seed.py"), task, str(data),
-                            str(tmp / f"plain-{task}.jsonl")]) for _ in range(args.repeat)]
+            plain = [timed([sys.executable, str(tmp / "plain.py"), str(tmp / f"{task}.py"), "formatting_func",
+                            str(data), str(tmp / f"plain-{task}.jsonl")]) for _ in range(args.repeat)]
             rows_ours = sum(1 for _ in open(tmp / f"ours-{task}.jsonl"))
             rows_plain = sum(1 for _ in open(tmp / f"plain-{task}.jsonl"))
             assert rows_ours == rows_plain, (rows_ours, rows_plain)

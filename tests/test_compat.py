@@ -1,7 +1,8 @@
 """``rlhf.compat``: the "Fine-tune an LLM" page's Argilla 1.x scripts run with only their imports changed.
 
-The page's code blocks are copied below as text and run as one script per section (SFT, reward modelling, PPO),
-in a scratch working folder, as a user would run them. The only edits: the imports (``import argilla as rg`` →
+The page's code blocks are copied below as text (their formatting functions joined in from seed_functions.py,
+which keeps that text once) and run as one script per section (SFT, reward modelling, PPO), in a scratch working
+folder, as a user would run them. The only edits: the imports (``import argilla as rg`` →
 ``import rlhf.compat as rg``, ``from argilla.feedback import …`` / ``from trl import PPOConfig`` → ``from
 rlhf.compat import …``), the dataset id and the model names (the bundled ``sample`` and the ``starter`` model
 instead of the Hub), and ``trainer.update_config(max_steps=…)`` lines (marked) that keep CI fast. Every training
@@ -27,11 +28,12 @@ from rlhf.errors import ConfigError, FormattingError, RlhfError
 from rlhf.runs.config import RunConfig
 from rlhf.runs.events import read_events
 from rlhf.runs.manager import RunManager
-from seed_functions import DPO, SEED_PPO, SEED_RM, SEED_SFT
+from seed_functions import DPO, PPO_FUNCTION, RM_FUNCTION, SEED_PPO, SEED_RM, SEED_SFT, TEMPLATE_BLOCK
 
 SAMPLE = Path(__file__).resolve().parent.parent / "rlhf" / "data" / "sample" / "records.jsonl"
 
 # -- the page's code blocks, verbatim but for the marked edits ------------------------------------------------------
+# The formatting functions (and the `template` they use) come from seed_functions.py, the page's text kept once.
 
 # The page trains SFT on argilla/databricks-dolly-15k-curated-en, where every record has a response; its
 # formatting function (`[0]`) needs one. The sample also holds records nobody answered (see
@@ -44,21 +46,7 @@ from datasets import Dataset
 feedback_dataset = rg.FeedbackDataset.from_huggingface("answered.jsonl")
 
 from rlhf.compat import TrainingTask
-from typing import Dict, Any
-
-template = """\\
-### Instruction: {instruction}\\n
-### Context: {context}\\n
-### Response: {response}"""
-
-def formatting_func(sample: Dict[str, Any]) -> str:
-    # What `sample` looks like depends a lot on your FeedbackDataset fields and questions
-    return template.format(
-        instruction=sample["new-instruction"][0]["value"],
-        context=sample["new-context"][0]["value"],
-        response=sample["new-response"][0]["value"],
-    )
-
+''' + SEED_SFT + '''
 task = TrainingTask.for_supervised_fine_tuning(formatting_func=formatting_func)
 
 dataset = feedback_dataset.prepare_for_training(
@@ -148,28 +136,8 @@ feedback_dataset = rg.FeedbackDataset.from_huggingface("sample")
 from typing import Any, Dict, Iterator, Tuple
 from rlhf.compat import TrainingTask
 
-template = """\\
-### Instruction: {instruction}\\n
-### Context: {context}\\n
-### Response: {response}"""
-
-def formatting_func(sample: Dict[str, Any]) -> Iterator[Tuple[str, str]]:
-    # Our annotators were asked to provide new responses, which we assume are better than the originals
-    og_instruction = sample["original-instruction"]
-    og_context = sample["original-context"]
-    og_response = sample["original-response"]
-    rejected = template.format(instruction=og_instruction, context=og_context, response=og_response)
-
-    for instruction, context, response in zip(sample["new-instruction"], sample["new-context"], sample["new-response"]):
-        if response["status"] == "submitted":
-            chosen = template.format(
-                instruction=instruction["value"],
-                context=context["value"],
-                response=response["value"],
-            )
-            if chosen != rejected:
-                yield chosen, rejected
-
+''' + TEMPLATE_BLOCK + '''
+''' + RM_FUNCTION + '''
 task = TrainingTask.for_reward_modelling(formatting_func=formatting_func)
 
 dataset = feedback_dataset.prepare_for_training(framework="trl", task=task)
@@ -232,23 +200,11 @@ import rlhf.compat as rg
 
 feedback_dataset = rg.FeedbackDataset.from_huggingface("sample")
 
-template = """\\
-### Instruction: {instruction}\\n
-### Context: {context}\\n
-### Response: {response}"""
-
+''' + TEMPLATE_BLOCK + '''
 from rlhf.compat import TrainingTask
 from typing import Dict, Any, Iterator
 
-def formatting_func(sample: Dict[str, Any]) -> Iterator[str]:
-    for instruction, context in zip(sample["new-instruction"], sample["new-context"]):
-        if instruction["status"] == "submitted":
-            yield template.format(
-                instruction=instruction["value"],
-                context=context["value"][:500],
-                response=""
-            ).strip()
-
+''' + PPO_FUNCTION + '''
 task = TrainingTask.for_proximal_policy_optimization(formatting_func=formatting_func)
 
 dataset = feedback_dataset.prepare_for_training(framework="trl", task=task)
