@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, cli_env
-from rlhf.runs.events import TERMINAL  # noqa: F401 (the tests import it from here too)
+from rlhf.runs.status import TERMINAL  # noqa: F401 (the tests import it from here too)
 
 RUN_TIMEOUT_S = 150.0
 

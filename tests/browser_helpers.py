@@ -19,7 +19,7 @@ from typing import Any
 
 from app_helpers import free_port
 from conftest import REPO_ROOT, cli_env
-from rlhf.runs.events import TERMINAL
+from rlhf.runs.status import TERMINAL
 
 CHROMIUM = os.environ.get("RLHF_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

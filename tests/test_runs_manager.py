@@ -22,8 +22,9 @@ from rlhf.errors import ConfigError
 from rlhf.runs import manager as manager_module
 from rlhf.runs import procinfo
 from rlhf.runs.config import RunConfig, TrainingSettings
-from rlhf.runs.events import TERMINAL, read_events
+from rlhf.runs.events import read_events
 from rlhf.runs.manager import CONFIG, RunManager, read_json
+from rlhf.runs.status import TERMINAL
 
 from conftest import cli_env
 
