@@ -39,6 +39,7 @@ def test_rl_counts_the_format_tabs_reward_function_as_a_reward(api, local):
     assert api.resolve_plan("rl", local, reward_function=True)["ok"]
 
 
+@pytest.mark.slow
 def test_the_tab_marks_defaults_and_shows_errors(api, local):
     from rlhf.ui.tabs.train import plan_text
 

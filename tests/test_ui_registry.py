@@ -68,6 +68,7 @@ def test_default_code_is_the_template_the_spec_names(api):
     assert api.default_code("reward") == template_source("reward")
 
 
+@pytest.mark.slow
 def test_format_note_is_the_specs_contract():
     from rlhf.ui.tabs.format import contract
 
