@@ -341,8 +341,10 @@ class _ScriptWriter:
         self.imports.setdefault(module, set()).add(name)
 
     def _settings(self) -> str:
+        from rlhf.starter import is_starter
+
         comment = ""
-        if self.plan.is_starter:
+        if is_starter(self.config.model):  # the folder below is the starter's own build
             comment = ("# The run's model is rlhf's tiny starter model ('starter'): this is the folder\n"
                        "# rlhf.starter.resolve_model built it into on the machine that exported this script.\n"
                        "# Elsewhere, build it with `python -m rlhf.starter --print-path`, or use any causal LM.\n")

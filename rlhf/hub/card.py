@@ -21,6 +21,7 @@ from rlhf import __version__
 from rlhf.errors import ConfigError
 from rlhf.runs.config import RunConfig
 from rlhf.runs.folder import RunFolder
+from rlhf.runs.lineage import is_starter_ref, lineage, root, run_folder_of
 
 # The project's home page, linked from every card. Empty: the card names rlhf without a link.
 PROJECT_URL = ""  # set when the project has a public home
@@ -118,7 +119,7 @@ def _base_model_id(config: RunConfig, artifact: Artifact) -> str | None:
     (the adapter's deltas apply to that model and no other); none for the starter or a from-scratch run."""
     if config.from_scratch:
         return None
-    base = config.model if artifact.adapter else _lineage(config.model)[-1]
+    base = config.model if artifact.adapter else root(config.model)
     return base if _is_hub_id(base) else None
 
 
@@ -143,7 +144,7 @@ def _about(config: RunConfig, artifact: Artifact, events: list[dict], folder: Ru
         lines.append(f"- **Training rows:** {prepared['rows']} rows from {prepared.get('records', '?')} records")
     if task.rewarded:
         lines.append(f"- **Rewards:** {_describe_rewards(config)}")
-    if _lineage(config.model)[-1].strip().lower() == "starter":
+    if is_starter_ref(root(config.model)):
         lines.append("\nThe starter model is a tiny network meant to check a pipeline end to end, not to give "
                      "useful answers.")
     return "\n".join(lines) + "\n"
@@ -300,39 +301,19 @@ def _is_hub_id(ref: str | None) -> bool:
                                                                                            ".csv", ".parquet"))
 
 
-def _run_of(ref: str) -> Path | None:
-    path = Path(ref).expanduser()
-    for candidate in (path, path.parent if path.name == "final" else None):
-        if candidate is not None and (candidate / "config.yaml").is_file():
-            return candidate
-    return None
-
-
-def _lineage(ref: str, depth: int = 0) -> list[str]:
-    """The chain of run folders a model came from, ending at its root ('starter', a Hub id or a folder)."""
-    run = _run_of(ref)
-    if run is None or depth >= 8:
-        return [ref]
-    try:
-        parent = RunConfig.load(run / "config.yaml").model
-    except ConfigError:
-        return [ref]
-    return [ref, *_lineage(parent, depth + 1)]
-
-
 def _describe_ref(ref: str) -> str:
-    if ref.strip().lower() == "starter":
+    if is_starter_ref(ref):
         return "the rlhf starter model (a tiny GPT-2 built offline from rlhf's bundled sample; not on the Hub)"
     if _is_hub_id(ref):
         return f"[{ref}]({HUB_URL}/{ref})"
-    run = _run_of(ref)
+    run = run_folder_of(ref)
     if run is not None:
         return f"the rlhf run `{run.name}`"
     return f"a local model (`{Path(ref).name}`)"
 
 
 def _describe_lineage(ref: str) -> str:
-    chain = _lineage(ref)
+    chain = lineage(ref)
     text = _describe_ref(chain[0])
     for parent in chain[1:]:
         text += f", itself trained from {_describe_ref(parent)}"

@@ -9,6 +9,7 @@ it to ``plan.json``; ``export-script`` prints the same arguments; the Train tab 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,21 @@ class Hardware:
 CPU = Hardware("cpu", 0, False)
 
 
+class Defaults(str, enum.Enum):
+    """Whose defaults fill the settings a run leaves empty. TRL's suit billion-parameter models; on the
+    1M-parameter starter (and every run trained from it) they barely move the weights, so the task's
+    ``starter_learning_rate`` and ``starter_args`` apply there."""
+
+    STARTER = "starter"  # the model is the starter or descends from it (see rlhf.runs.lineage)
+    MODEL = "model"  # any other model: TRL's defaults
+
+    @classmethod
+    def of(cls, model: str) -> "Defaults":
+        from rlhf.runs.lineage import derives_from_starter
+
+        return cls.STARTER if derives_from_starter(model) else cls.MODEL
+
+
 @dataclass
 class Resolver:
     """What a task's ``resolve`` may look at: the settings, the hardware and the model, never data or weights."""
@@ -47,8 +63,13 @@ class Resolver:
     config: RunConfig
     spec: TaskSpec
     hardware: Hardware
-    is_starter: bool
+    defaults_for: Defaults
     model_max_length: int | None = None  # the tokenizer's limit, when it has one
+
+    @property
+    def starter_defaults(self) -> bool:
+        """Whether the starter's defaults apply (the model is the starter or was trained from it)."""
+        return self.defaults_for is Defaults.STARTER
 
     @property
     def trainer(self) -> Trainer:
@@ -59,7 +80,7 @@ class Resolver:
         return self.config.data.train_size < 1  # prepare splits off a test set exactly then
 
     def default_learning_rate(self) -> float:
-        if self.is_starter:
+        if self.starter_defaults:
             return self.spec.starter_learning_rate
         factor = LORA_LEARNING_RATE_FACTOR if self.config.lora.use_peft else 1.0
         return self.trainer.default_learning_rate * factor
@@ -105,7 +126,7 @@ class Resolver:
             disable_tqdm=True,
             dataloader_num_workers=0,
         )
-        if self.is_starter:
+        if self.starter_defaults:
             args.update(self.spec.starter_args)  # below the task's own arguments, which carry the user's settings
         args.update(task_args)
         known = {f.name for f in dataclasses.fields(config_cls)}
@@ -127,7 +148,7 @@ class TrainPlan:
     trainer: Trainer
     model_path: str
     hardware: Hardware
-    is_starter: bool
+    defaults_for: Defaults  # whose defaults filled the empty settings
     dtype: str  # "float32" | "bfloat16"
     args: dict[str, Any]  # the trainer config's exact keyword arguments
     lora: dict[str, Any] | None  # LoraConfig's keyword arguments, or None for full fine-tuning
@@ -185,7 +206,8 @@ class TrainPlan:
                 "config_class": f"{self.trainer.module}.{self.trainer.config}", "model": self.config.model,
                 "model_path": self.model_path, "dtype": self.dtype, "device": self.hardware.device,
                 "args": json.loads(json.dumps(self.args, default=str)), "lora": self.lora,
-                "model_kwargs": self.model_kwargs, "callbacks": list(self.callbacks)}
+                "model_kwargs": self.model_kwargs, "callbacks": list(self.callbacks),
+                "defaults_for": self.defaults_for.value}
 
     def save(self, path: str | Path, built_config: Any = None) -> None:
         """``plan.json``; with the config object the trainer was given, its full ``to_dict()`` beside the args."""
@@ -215,7 +237,6 @@ def resolve(config: RunConfig, hardware: Hardware | None = None, model_path: str
             max_length_limit: int | None = None) -> TrainPlan:
     """The run's plan. ``model_path`` is the folder ``from_pretrained`` reads (found from ``config.model`` when
     not given); ``max_length_limit`` the tokenizer's ``model_max_length`` (read from the folder when not given)."""
-    from rlhf.starter import is_starter
     from rlhf.tasks.registry import task_module
 
     config.validate()
@@ -226,7 +247,7 @@ def resolve(config: RunConfig, hardware: Hardware | None = None, model_path: str
 
         model_path = resolve_model_path(config.model, "model")
     hardware = hardware or Hardware.detect()
-    resolver = Resolver(config, spec, hardware, is_starter(config.model),
+    resolver = Resolver(config, spec, hardware, Defaults.of(config.model),
                         max_length_limit if max_length_limit is not None else model_max_length(model_path))
     lora = config.lora
     peft = None if not lora.use_peft else dict(
@@ -235,6 +256,6 @@ def resolve(config: RunConfig, hardware: Hardware | None = None, model_path: str
     args = module.resolve(resolver)
     model_kwargs = module.model_kwargs(resolver) if hasattr(module, "model_kwargs") else {}
     return TrainPlan(config=config, spec=spec, trainer=resolver.trainer, model_path=str(model_path),
-                     hardware=hardware, is_starter=resolver.is_starter,
+                     hardware=hardware, defaults_for=resolver.defaults_for,
                      dtype="bfloat16" if resolver.bf16() else "float32", args=args, lora=peft,
                      model_max_length=resolver.model_max_length, model_kwargs=model_kwargs)

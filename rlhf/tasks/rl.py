@@ -41,7 +41,7 @@ SPEC = TaskSpec(
 
 def _max_completion(r) -> int:
     rl = r.config.rl
-    return rl.max_completion_length or rl.max_new_tokens or (32 if r.is_starter else 256)
+    return rl.max_completion_length or rl.max_new_tokens or (32 if r.starter_defaults else 256)
 
 
 def resolve(r) -> dict[str, Any]:
