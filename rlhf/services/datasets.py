@@ -94,13 +94,14 @@ class Datasets:
 
 def describe_source(source, spec: str, examples: int = 3) -> dict[str, Any]:
     """See :meth:`Datasets.describe`; ``spec`` is the reference as the visitor gave it (for its name)."""
-    from rlhf.data.layouts import plain_layout_for
-    from rlhf.formatting.templates import fits_templates
+    from rlhf.formatting.plan import default_rows
+    from rlhf.formatting.templates import DOLLY, FAMILIES
     from rlhf.tasks.registry import specs
 
     layout = source.layout()
-    plain = [s.name for s in specs() if plain_layout_for(s.rows.plain_layouts, layout) is not None]
-    templates = layout.is_argilla and fits_templates(layout.fields + layout.questions)
+    defaults = {s.name: default_rows(layout, s.rows) for s in specs()}
+    plain = [name for name, d in defaults.items() if d.plain_columns is not None]
+    templates = any(f.name == DOLLY and f.fits(layout) for f in FAMILIES)
     return {
         "dataset": spec if source.kind != "sample" else "sample",
         "kind": source.kind,
@@ -113,8 +114,10 @@ def describe_source(source, spec: str, examples: int = 3) -> dict[str, Any]:
         "questions": layout.questions,
         "examples": first_records(source, layout, max(0, min(int(examples), MAX_EXAMPLES))),
         "plain_tasks": plain,
-        "templates_fit": templates,
-        "needs_function": [s.name for s in specs() if s.name not in plain and not templates],
+        "templates_fit": templates,  # the dolly-style templates: every task has one
+        "template_tasks": [name for name, d in defaults.items() if d.template is not None],
+        "needs_function": [name for name, d in defaults.items() if d.needs_function],
+        "defaults": {name: d.to_dict() for name, d in defaults.items()},  # what an empty editor uses, per task
     }
 
 

@@ -183,7 +183,7 @@ class Api:
 
         if data and task in data.get("plain_tasks", ()):
             return ""
-        return template_source(tasks.template(task))
+        return template_source(tasks.template(task, data))
 
     def user_code(self, code: str | None, task: str, caller: Caller):
         """Editor text → a UserCode for the sandbox (None for empty: plain columns or the built-in template)."""
@@ -193,7 +193,8 @@ class Api:
         code = (code or "").strip("\n")
         if not code.strip():
             return None
-        if not caller.may_run_code and code.strip() != template_source(tasks.template(task)).strip():
+        if not caller.may_run_code and code.strip() not in {template_source(name).strip()
+                                                             for name in tasks.templates(task)}:
             raise ConfigError(self.settings.access_note() or "Running your own code is not allowed here.")
         default = "reward_func" if task == tasks.REWARD else "formatting_func"
         filename = "reward_func.py" if task == tasks.REWARD else "formatting_func.py"

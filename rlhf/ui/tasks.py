@@ -72,11 +72,64 @@ def code_choices() -> list[tuple[str, str]]:
     return [(label(name), name) for name in code_entries()]
 
 
-def template(name: str) -> str:
-    """The template file a task's editor starts from (several tasks may share one: ORPO uses DPO's)."""
+def template(name: str, data: dict[str, Any] | None = None) -> str:
+    """The template file a task's editor starts from: the one the engine picked for the loaded dataset (``data``,
+    the Data tab's description) where there is one, else the task's own (several tasks may share one: ORPO uses
+    DPO's)."""
     if name == REWARD:
         return REWARD
-    return check(name).rows.template
+    picked = defaults(name, data).template
+    return picked or check(name).rows.template
+
+
+def templates(name: str) -> tuple[str, ...]:
+    """Every template the task's editor may start from, whatever the dataset (a visitor who may not run code may
+    still run these unchanged)."""
+    from rlhf.formatting.templates import templates_of
+
+    if name == REWARD:
+        return (REWARD,)
+    own = check(name).rows.template
+    return tuple(dict.fromkeys((own, *templates_of(own))))
+
+
+def defaults(name: str, data: dict[str, Any] | None):
+    """What the task uses on the loaded dataset without a function (:class:`rlhf.formatting.plan.DefaultRows`):
+    plain columns, a template, or neither. Without a dataset described: the task's own template."""
+    from rlhf.formatting.plan import DefaultRows
+
+    described = (data or {}).get("defaults")
+    if described is None or name not in described:
+        return DefaultRows(template=None if name == REWARD else check(name).rows.template)
+    return DefaultRows.from_dict(described[name])
+
+
+def rows_note(name: str, data: dict[str, Any] | None, code: str | None) -> str:
+    """The Format tab's word on which makes this task's rows with the editor holding ``code`` (the engine's
+    choice, :meth:`rlhf.formatting.plan.DefaultRows.used_with`): the template, your function, or the dataset's
+    plain columns."""
+    from rlhf.formatting.plan import RowsSource
+    from rlhf.formatting.templates import template_summary
+
+    default = defaults(name, data)
+    choice = default.used_with(code)
+    columns = (data or {}).get("fields") or (data or {}).get("columns") or []
+    if choice is RowsSource.FUNCTION:
+        text = "**Used for training: your function** (the editor)."
+        if default.needs_function:
+            return text + (" No template reads this dataset's columns "
+                           f"({', '.join(f'`{c}`' for c in columns[:8])}), so write it for them.")
+        return text + f" Reset or clear the editor to use {default.describe()}."
+    if choice is RowsSource.TEMPLATE:
+        where = "as the editor shows it" if (code or "").strip() else "the editor is empty"
+        return (f"**Used for training: the template `{default.template}`** ({where}): "
+                f"{template_summary(default.template)}")
+    if choice is RowsSource.PLAIN:
+        plain = ", ".join(f"`{c}`" for c in default.plain_columns)
+        return (f"**Used for training: the dataset's plain columns** ({plain} as they are; the editor is empty). "
+                "Write a function to make other rows.")
+    return ("**This dataset needs your function for this task:** no template reads its columns "
+            f"({', '.join(f'`{c}`' for c in columns[:8])}) and they are not this task's plain columns.")
 
 
 def returns(name: str) -> str:

@@ -31,6 +31,9 @@ def describe(info: dict[str, Any] | None) -> str:
         notes.append("plain columns, no function needed: " + ", ".join(tasks.label(t) for t in info["plain_tasks"]))
     if info["templates_fit"]:
         notes.append("dolly-style Argilla fields: every task starts from its template in the Format tab")
+    elif info.get("template_tasks"):
+        notes.append("a template written for this kind of data (Format tab): "
+                     + ", ".join(tasks.label(t) for t in info["template_tasks"]))
     if info["needs_function"] and not info["templates_fit"]:
         notes.append("needs a formatting function (Format tab): " + ", ".join(tasks.label(t)
                                                                                for t in info["needs_function"]))

@@ -17,20 +17,12 @@ RULES = ("Argilla's rules: the function gets one record (a dict, shown in the Da
          "`None` to drop the record, or a list/generator of rows.")
 
 
-def contract(task: str, data: dict[str, Any] | None) -> str:
+def contract(task: str, data: dict[str, Any] | None, code: str | None = None) -> str:
+    """What the function returns, Argilla's rules, and which will make the rows with the editor as it is."""
     text = f"**{tasks.label(task)}.** {tasks.returns(task)}"
     if task == tasks.REWARD:
         return text
-    text += " " + RULES
-    if data and task in data.get("plain_tasks", ()):
-        text += " *An empty editor uses the dataset's plain columns as they are.*"
-    elif data and data.get("templates_fit"):
-        text += " *An empty editor uses the built-in template.*"
-    elif data:
-        columns = data.get("fields") or data.get("columns") or []
-        text += (" **This dataset needs your function for this task:** the template reads dolly-style Argilla "
-                 f"fields, and this dataset has {', '.join(f'`{c}`' for c in columns[:8])}.")
-    return text
+    return text + " " + RULES + "\n\n" + tasks.rows_note(task, data, code)
 
 
 def initial_codes(ctx: Ctx, data: dict[str, Any] | None) -> dict[str, str]:
@@ -108,12 +100,13 @@ def build(ctx: Ctx) -> FormatTab:
     codes = initial_codes(ctx, data)
     note = settings.access_note()
     access = gr.Markdown(read_only_banner(note), visible=bool(note))
-    gr.Markdown("Write how a record becomes training rows, per task. The editors start from templates written for "
-                "dolly-style Argilla data (like the sample); functions written for Argilla's `ArgillaTrainer` run "
+    gr.Markdown("Write how a record becomes training rows, per task. The editors start from the template written "
+                "for the loaded dataset's kind (dolly-style Argilla data like the sample, or preference pairs), or "
+                "empty where its plain columns already fit; functions written for Argilla's `ArgillaTrainer` run "
                 "unchanged. The code runs in an isolated process with a time and memory limit.")
     with gr.Row(equal_height=True):
         task = gr.Dropdown(tasks.code_choices(), value=DEFAULT_TASK, label="Function for", scale=1, min_width=220)
-        terms = gr.Markdown(contract(DEFAULT_TASK, data), elem_classes="rlhf-note")
+        terms = gr.Markdown(contract(DEFAULT_TASK, data, codes[DEFAULT_TASK]), elem_classes="rlhf-note")
     editor = gr.Code(codes[DEFAULT_TASK], language="python", lines=22, max_lines=40, label="formatting_func (Python)",
                      interactive=settings.open_code, elem_id="format-editor")
     with gr.Row(equal_height=True):
@@ -140,7 +133,8 @@ def wire(ctx: Ctx) -> None:
         reward = task == tasks.REWARD
         label = "reward_func (Python)" if reward else "formatting_func (Python)"
         return {t.editor: gr.update(value=codes.get(task, ""), label=label), t.codes: codes, t.editor_task: task,
-                t.terms: contract(task, data), t.results: "", t.message: "", t.clear: gr.update(visible=not reward),
+                t.terms: contract(task, data, codes.get(task, "")), t.results: "", t.message: "",
+                t.clear: gr.update(visible=not reward),
                 t.run: gr.update(value="Run on 5 examples" if reward else "Run on 5 records")}
 
     t.task.change(switch, [t.task, t.editor, t.codes, t.editor_task, shared.data_state],
@@ -150,12 +144,19 @@ def wire(ctx: Ctx) -> None:
     def reset(task: str, data: dict):
         from rlhf.formatting.templates import template_source
 
-        return {t.editor: template_source(tasks.template(task)), t.message: done("Reset to the template.")}
+        code = template_source(tasks.template(task, data))
+        return {t.editor: code, t.terms: contract(task, data, code), t.message: done("Reset to the template.")}
 
-    t.reset.click(reset, [t.task, shared.data_state], [t.editor, t.message], queue=False, **PRIVATE)
-    t.clear.click(lambda: {t.editor: "", t.message: done("Cleared: the dataset's plain columns (or the built-in "
-                                                         "template) will be used.")},
-                  None, [t.editor, t.message], queue=False, **PRIVATE)
+    t.reset.click(reset, [t.task, shared.data_state], [t.editor, t.terms, t.message], queue=False, **PRIVATE)
+
+    def clear(task: str, data: dict):
+        return {t.editor: "", t.terms: contract(task, data, ""),
+                t.message: done(f"Cleared: {tasks.defaults(task, data).describe()} will be used.")}
+
+    t.clear.click(clear, [t.task, shared.data_state], [t.editor, t.terms, t.message], queue=False, **PRIVATE)
+    # typing in the editor changes which makes the rows (the template, unchanged, or your function): say so
+    t.editor.input(lambda task, code, data: contract(task, data, code), [t.task, t.editor, shared.data_state],
+                   t.terms, queue=False, trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
     @reports(t.message)
     def run(task: str, code: str, data: dict, browser_id: str, request: gr.Request,
@@ -180,7 +181,8 @@ def wire(ctx: Ctx) -> None:
         for task in tasks.code_entries():
             if codes.get(task, "") == before[task]:
                 codes[task] = api.default_code(task, data)
-        return {t.codes: codes, t.editor: codes.get(editor_task, ""), t.terms: contract(editor_task, data),
+        return {t.codes: codes, t.editor: codes.get(editor_task, ""),
+                t.terms: contract(editor_task, data, codes.get(editor_task, "")),
                 shared.previous_data: data}
 
     shared.data_state.change(dataset_changed, [shared.data_state, t.codes, t.editor_task, t.editor,
