@@ -65,7 +65,8 @@ def test_each_record_classifies_every_outcome(tmp_path):
     assert outcomes[0].rows == [("a",), ("b",)] and outcomes[1].dropped == "formatting function returned None"
     messages = [o.message(JOB, code) for o in outcomes]
     assert messages[:3] == [None, None, "returned int 3; task 'sft' expects text"]
-    assert messages[3:6] == ["raised KeyError: 'x'", "raised SystemExit: 4", "raised MemoryError: "]
+    assert messages[3:6] == ["raised KeyError: 'x': this record has no column 'x'", "raised SystemExit: 4",
+                             "raised MemoryError: "]
     assert messages[6] == "stopped: the time limit of 2.5 s was reached"
     assert [o.detail(JOB) for o in outcomes[2:]] == [
         "returned int 3; task 'sft' expects text", "KeyError: 'x'", "SystemExit: 4",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (DOLLY_RECORDS, dolly_record, fill, read_rows, run_cli, write_function,
+from conftest import (ANSWERED, DOLLY_RECORDS, dolly_record, fill, read_rows, run_cli, write_function,
                       write_records)
 from rlhf.errors import FormattingError
 from rlhf.prepare_rows import prepare_to_files
@@ -277,3 +277,32 @@ def test_a_dataset_that_needs_a_function_says_so(tmp_path):
 
     assert result.returncode == 2
     assert "needs a formatting function" in result.stderr and "--formatting-func" in result.stderr
+
+
+# -- a record without a column the function reads -------------------------------------------------------------
+
+def without(record: dict, column: str) -> dict:
+    return {k: v for k, v in record.items() if k != column}
+
+
+def test_a_record_lacking_a_column_the_others_have_is_named_with_its_line(tmp_path):
+    records = [ANSWERED] * 5 + [without(ANSWERED, "new-response")] * 5  # lines 6-10 lack it
+    dataset = write_records(tmp_path, records)
+
+    with pytest.raises(FormattingError) as raised:
+        prepare_to_files(str(dataset), "sft", tmp_path / "rows.jsonl")
+
+    assert str(raised.value).startswith(
+        "Record 5 (line 6, external_id 'dolly-0') has no column 'new-response', which the other records have: the "
+        "'sft' template raised KeyError: 'new-response' at sft_template.py, line ")
+    assert "drop such records in the function (return None when 'new-response' is missing)" in str(raised.value)
+
+
+def test_a_column_no_record_has_is_called_a_name_to_check(tmp_path):
+    dataset = write_records(tmp_path, [{"text": "a"}, {"text": "b"}])
+
+    with pytest.raises(FormattingError, match=r"raised KeyError: 'txt' on record 0 \(line 1\) at formatting_func\.py, "
+                                              r"line 2: `return sample\['txt'\]`: the dataset has no column 'txt' "
+                                              r"\(its columns: text\)\. Check the name\."):
+        prepare_to_files(str(dataset), "sft", tmp_path / "rows.jsonl",
+                         formatting_func="def formatting_func(sample):\n    return sample['txt']\n")

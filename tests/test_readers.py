@@ -81,6 +81,33 @@ def test_csv_rows_become_dicts_keyed_by_the_header(tmp_path):
     assert all_records(path) == [{"prompt": "2+2=", "completion": "4"}, {"prompt": "a, b", "completion": "c"}]
 
 
+@pytest.mark.parametrize("separator", [";", "\t", "|"], ids=["semicolon", "tab", "bar"])
+def test_a_csv_separated_by_something_else_than_commas_is_read_by_its_header(tmp_path, separator):
+    path = tmp_path / "spreadsheet.csv"
+    path.write_text(f"prompt{separator}completion\n2+2={separator}4, of course\n", encoding="utf-8")
+
+    assert read_columns(path, "csv") == ["prompt", "completion"]
+    assert all_records(path) == [{"prompt": "2+2=", "completion": "4, of course"}]
+
+
+def test_a_comma_in_the_header_keeps_the_comma_as_separator(tmp_path):
+    path = tmp_path / "commas.csv"
+    path.write_text("text,note\na;b,c\n", encoding="utf-8")
+
+    assert all_records(path) == [{"text": "a;b", "note": "c"}]
+
+
+def test_a_source_says_on_which_line_a_record_is(tmp_path):
+    jsonl = tmp_path / "gaps.jsonl"
+    jsonl.write_text('{"text": "a"}\n\n{"text": "b"}\n', encoding="utf-8")
+    csv_file = tmp_path / "quoted.csv"
+    csv_file.write_text('text\n"two\nlines"\nnext\n', encoding="utf-8")
+
+    assert resolve_source(str(jsonl)).locate(1) == "line 3"
+    assert resolve_source(str(csv_file)).locate(1) == "line 4"
+    assert resolve_source(str(write_parquet(tmp_path / "p.parquet", [{"text": "a"}]))).locate(0) == ""
+
+
 def test_columns_are_read_from_the_first_records(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", [{"a": 1}, {"a": 2, "b": 3}])
 
@@ -117,6 +144,30 @@ def test_non_utf8_text_is_reported_with_its_line(tmp_path):
 
     with pytest.raises(DataError, match=r"latin1\.jsonl, line 2: not UTF-8 text \(byte 0xe9"):
         all_records(path)
+
+
+def test_a_lone_surrogate_escape_in_jsonl_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "surrogate.jsonl"
+    path.write_text('{"text": "a"}\n{"text": "b \\ud800 c"}\n', encoding="utf-8")
+
+    with pytest.raises(DataError, match=r"surrogate\.jsonl, line 2: the escape \\ud800 \(column 13\) is half of a "
+                                        r"UTF-16 surrogate pair, not a character"):
+        all_records(path)
+
+
+def test_a_lone_surrogate_escape_in_a_json_array_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "surrogate.json"
+    path.write_text('[{"text": "a"},\n {"text": "\\udc00"}]\n', encoding="utf-8")
+
+    with pytest.raises(DataError, match=r"surrogate\.json, line 2: the escape \\udc00"):
+        all_records(path)
+
+
+def test_surrogate_pairs_and_escaped_backslashes_are_text(tmp_path):
+    path = tmp_path / "fine.jsonl"
+    path.write_text('{"text": "\\ud83d\\ude00 and \\\\ud800"}\n', encoding="utf-8")
+
+    assert all_records(path) == [{"text": "\U0001F600 and \\ud800"}]
 
 
 def test_a_csv_row_with_missing_columns_names_them(tmp_path):

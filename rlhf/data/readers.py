@@ -7,7 +7,9 @@ twice. ``read_columns`` only peeks at the start of a file (for layout detection 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -19,7 +21,12 @@ MAX_LINE_BYTES = 64 << 20  # one JSON Lines record or CSV row; beyond this it is
 MAX_JSON_BYTES = 512 << 20  # a .json document is parsed whole: past this, JSON Lines or Parquet stream instead
 SNIFF_BYTES = 8192
 TEXT_FORMATS = ("jsonl", "json", "csv")
+CSV_DELIMITERS = (",", ";", "\t", "|")  # a comma unless the header has none and one of the others instead
 Batch = list[dict[str, Any]]
+# A \uD800-\uDFFF escape that is not part of a high+low pair: JSON lets it through, but it is not a character,
+# and no text holding it can be written as UTF-8 (the rows, Arrow).
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def file_format(path: Path) -> str:
@@ -52,6 +59,28 @@ def read_columns(path: Path, fmt: str) -> list[str]:
             columns.update(dict.fromkeys(record))
         return list(columns)
     raise DataError(f"{path.name}: the file holds no records.")
+
+
+def record_lines(path: Path, fmt: str) -> Iterator[int] | None:
+    """The line each record starts on, in order, for files with lines (JSON Lines, CSV); None for the others. Read
+    only when a message must say where a record is."""
+    if fmt == "jsonl" or (fmt == "json" and _json_lines(path)):
+        return (number for number, line in _utf8_lines(path) if line.strip())
+    if fmt == "csv":
+        return _csv_record_lines(path)
+    return None
+
+
+def _csv_record_lines(path: Path) -> Iterator[int]:
+    lines = (line for _, line in _utf8_lines(path))
+    header = next(lines, "")
+    reader = csv.reader(itertools.chain([header], lines), delimiter=csv_delimiter(header))
+    next(reader, None)
+    start = reader.line_num + 1
+    for row in reader:
+        if row:
+            yield start
+        start = reader.line_num + 1
 
 
 def _refuse_binary(path: Path, fmt: str) -> None:
@@ -124,6 +153,7 @@ def _read_jsonl(path: Path, batch_size: int) -> Iterator[Batch]:
         if not line.strip():
             continue
         record = _parse(path, line, number)
+        _refuse_lone_surrogates(path, line, record, number)
         if not isinstance(record, dict):
             raise DataError(f"{path.name}, line {number}: expected a JSON object per line, got "
                             f"{type(record).__name__}.")
@@ -137,14 +167,7 @@ def _read_jsonl(path: Path, batch_size: int) -> Iterator[Batch]:
 
 def _read_json(path: Path, batch_size: int) -> Iterator[Batch]:
     """A JSON array of records, ``{"data": [...]}``-style objects, or JSON Lines saved as ``.json``."""
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 16)
-    try:
-        text_head = head.decode("utf-8-sig", errors="strict")
-    except UnicodeDecodeError:
-        text_head = ""
-    first_line = text_head.lstrip().split("\n", 1)[0]
-    if first_line.startswith("{") and _parses(first_line):
+    if _json_lines(path):
         yield from _read_jsonl(path, batch_size)
         return
     size = path.stat().st_size
@@ -157,6 +180,7 @@ def _read_json(path: Path, batch_size: int) -> Iterator[Batch]:
     except UnicodeDecodeError as error:
         raise DataError(f"{path.name}: not UTF-8 text (at byte {error.start}). Re-save the file as UTF-8.") from None
     data = _parse(path, text)
+    _refuse_lone_surrogates(path, text, data)
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) != 1:
@@ -166,6 +190,36 @@ def _read_json(path: Path, batch_size: int) -> Iterator[Batch]:
         raise DataError(f"{path.name}: expected a list of JSON objects, one per record.")
     for start in range(0, len(data), batch_size):
         yield data[start : start + batch_size]
+
+
+def _refuse_lone_surrogates(path: Path, text: str, data: Any, number: int | None = None) -> None:
+    """A lone surrogate escape (``\\ud800``) parses, but fails much later, where the rows are written; name its
+    line here. The pattern finds candidates cheaply; encoding the parsed value confirms (``\\\\ud800`` is text)."""
+    if "\\u" not in text:
+        return
+    found = _LONE_SURROGATE.search(text)
+    if found is None:
+        return
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        line = number if number is not None else text.count("\n", 0, found.start()) + 1
+        column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+        raise DataError(f"{path.name}, line {line}: the escape {found.group()} (column {column}) is half of a "
+                        "UTF-16 surrogate pair, not a character, so the text cannot be stored as UTF-8. Remove it, "
+                        "or give the whole pair (e.g. \\ud83d\\ude00).") from None
+
+
+def _json_lines(path: Path) -> bool:
+    """A ``.json`` file that is JSON Lines: its first line is a whole JSON object."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    try:
+        text_head = head.decode("utf-8-sig", errors="strict")
+    except UnicodeDecodeError:
+        text_head = ""
+    first_line = text_head.lstrip().split("\n", 1)[0]
+    return first_line.startswith("{") and _parses(first_line)
 
 
 def _parses(text: str) -> bool:
@@ -178,11 +232,22 @@ def _parses(text: str) -> bool:
 
 def _read_csv(path: Path, batch_size: int) -> Iterator[Batch]:
     lines = (line for _, line in _utf8_lines(path))
-    reader = csv.reader(lines)
+    header = next(lines, "")
+    reader = csv.reader(itertools.chain([header], lines), delimiter=csv_delimiter(header))
     try:
         yield from _csv_batches(path, reader, batch_size)
     except csv.Error as error:
         raise DataError(f"{path.name}, line {reader.line_num}: not valid CSV ({error}).") from None
+
+
+def csv_delimiter(header: str) -> str:
+    """The separator a CSV file's header line uses: a comma, unless the header has none and a ``;`` (spreadsheets
+    in locales that write decimal commas), a tab or a ``|`` instead; the most frequent of those wins."""
+    counts = {d: header.count(d) for d in CSV_DELIMITERS}
+    if counts[","]:
+        return ","
+    best = max(CSV_DELIMITERS[1:], key=lambda d: counts[d])
+    return best if counts[best] else ","
 
 
 def _csv_batches(path: Path, reader, batch_size: int) -> Iterator[Batch]:
@@ -252,4 +317,4 @@ _READERS: dict[str, Callable[[Path, int], Iterator[Batch]]] = {
     "arrow": _read_arrow,
 }
 
-__all__ = ["BATCH_SIZE", "FORMATS", "file_format", "iter_batches", "read_columns"]
+__all__ = ["BATCH_SIZE", "FORMATS", "csv_delimiter", "file_format", "iter_batches", "read_columns", "record_lines"]

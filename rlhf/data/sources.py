@@ -15,7 +15,7 @@ from typing import Iterator
 from urllib.parse import urlparse
 
 from rlhf.data.layouts import Layout, detect_layout
-from rlhf.data.readers import FORMATS, Batch, file_format, iter_batches, read_columns
+from rlhf.data.readers import FORMATS, Batch, file_format, iter_batches, read_columns, record_lines
 from rlhf.errors import DataError, HubUnreachableError
 
 SAMPLE = "sample"
@@ -42,6 +42,24 @@ class Source:
     def batches(self) -> Iterator[Batch]:
         for path, fmt in self.files:
             yield from iter_batches(path, fmt)
+
+    def locate(self, index: int) -> str:
+        """Where record ``index`` (0-based, in reading order) is, for messages: ``"line 6"`` (``"line 6 of
+        part-2.jsonl"`` in a folder), or ``""`` in files without lines (Parquet, Arrow, a JSON array)."""
+        seen = 0
+        for path, fmt in self.files:
+            lines = record_lines(path, fmt)
+            if lines is None:
+                count = sum(len(batch) for batch in iter_batches(path, fmt))
+                if index < seen + count:
+                    return ""
+                seen += count
+                continue
+            for number in lines:
+                if seen == index:
+                    return f"line {number}" + (f" of {path.name}" if len(self.files) > 1 else "")
+                seen += 1
+        return ""
 
     def to_dict(self) -> dict:
         return {"spec": self.spec, "kind": self.kind, "files": [[str(p), f] for p, f in self.files]}

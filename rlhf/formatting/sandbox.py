@@ -204,17 +204,20 @@ def _error_for(result: dict, code: dict | None, output: str) -> Exception:
     kind, detail = FailureKind(result["kind"]), result["detail"]
     if kind.whole_job:  # the child's own words
         return error_class(kind)(detail)
-    function = f"`{code['function']}`" if code else "preparation"
+    function = f"`{code['function']}`" if code else result.get("function") or "preparation"  # or a template
     where = _record_name(result)
-    line = f" at {code['filename']}{result.get('line', '')}" if code and result.get("line") else ""
-    if kind is FailureKind.EXCEPTION:
+    code_file = code["filename"] if code else result.get("code_file")
+    line = f" at {code_file}{result.get('line', '')}" if code_file and result.get("line") else ""
+    if kind is FailureKind.EXCEPTION and result.get("missing_column"):
+        message = _missing_column(result, function, detail, line)
+    elif kind is FailureKind.EXCEPTION:
         message = f"{function} raised {detail} on {where}{line}."
         if detail.startswith("IndexError") and result.get("empty_questions"):
             message += (f" This record has no annotator responses ({', '.join(result['empty_questions'][:3])} "
                         "are empty lists): return None for such records to drop them, as the templates do.")
     elif kind is FailureKind.TYPE and code is None:  # plain columns of the wrong type: the data's fault, not code's
-        message = (f"The dataset {detail}, on {where}. Fix that column's values, or write a formatting function that "
-                   "converts them.")
+        message = (f"The dataset {detail}, on {_record_name(result, located=True)}. Fix that column's values, or "
+                   "write a formatting function that converts them.")
     elif kind is FailureKind.TYPE:
         message = f"{function} {detail}, on {where}. Return None to drop a record, or a list/generator for several rows."
     elif kind is FailureKind.TIMEOUT:
@@ -226,9 +229,26 @@ def _error_for(result: dict, code: dict | None, output: str) -> Exception:
     return error_class(kind, user_code=code is not None)(message + " No output was written.")
 
 
-def _record_name(result: dict) -> str:
+def _missing_column(result: dict, function: str, detail: str, line: str) -> str:
+    """A KeyError for a column the record lacks: say so, and whether the other records have it (the data is at
+    fault) or none does (a misspelt name)."""
+    column = result["missing_column"]
+    if result.get("others_have_it"):
+        return (f"{_record_name(result, located=True).capitalize()} has no column {column!r}, which the other "
+                f"records have: {function} raised {detail}{line}. Fix the data, or drop such records in the "
+                f"function (return None when {column!r} is missing).")
+    columns = ", ".join(result.get("columns") or []) or "none"
+    return (f"{function} raised {detail} on {_record_name(result, located=True)}{line}: the dataset has no column "
+            f"{column!r} (its columns: {columns}). Check the name.")
+
+
+def _record_name(result: dict, located: bool = False) -> str:
+    """``record 5 (external_id 'x')``; ``located``: with where it is in the file (``record 5 (line 6)``), for the
+    failures the data is at fault for."""
     index = result.get("index")
     if index is None or index < 0:
         return "loading the function"
     external = result.get("external_id")
-    return f"record {index}" + (f" (external_id {external!r})" if external not in (None, "") else "")
+    about = [result["location"]] if located and result.get("location") else []
+    about += [f"external_id {external!r}"] if external not in (None, "") else []
+    return f"record {index}" + (f" ({', '.join(about)})" if about else "")

@@ -183,10 +183,14 @@ class RecordOutcome:
             return memory_limit_exceeded(job)
         return str(self.error) if self.kind is FailureKind.TYPE else self.raised
 
-    def failure(self, job: dict) -> dict:
-        """The failed result of a preparation stopped on this record; the parent turns it into the message."""
+    def failure(self, job: dict, work: RecordRows | None = None) -> dict:
+        """The failed result of a preparation stopped on this record; the parent turns it into the message.
+
+        With the job's ``work``: which function made the rows (a template has no name in the job), where the
+        record is in the file when the data is at fault, and the column a KeyError names when the record lacks it.
+        """
         record = self.record
-        return {
+        result = {
             "ok": False,
             "kind": self.kind,
             "index": self.index,
@@ -195,6 +199,27 @@ class RecordOutcome:
             "line": self.line,
             "empty_questions": sorted(k for k, v in record.items() if v == []) if isinstance(record, dict) else [],
         }
+        if work is None:
+            return result
+        result["function"] = work.choice.label
+        result["code_file"] = work.code.filename if work.code else ""
+        missing = self.missing_column()
+        if missing is not None:
+            known = {*work.layout.columns, *work.layout.fields, *work.layout.questions}
+            result.update(missing_column=missing, others_have_it=missing in known,
+                          columns=[c for c in work.layout.columns if c not in ("external_id", "metadata")])
+        if missing is not None or (self.kind is FailureKind.TYPE and work.code is None):
+            result["location"] = _locate(work.source, self.index)
+        return result
+
+    def missing_column(self) -> str | None:
+        """The column a ``KeyError`` from the user's code names, when this record has no such column."""
+        error = self.error
+        if (self.kind is FailureKind.EXCEPTION and isinstance(error, KeyError) and len(error.args) == 1
+                and isinstance(error.args[0], str) and isinstance(self.record, dict)
+                and error.args[0] not in self.record):
+            return error.args[0]
+        return None
 
     def message(self, job: dict, code: UserCode | None) -> str | None:
         """The probe's one-line error for this record, or None when it did not fail."""
@@ -204,7 +229,9 @@ class RecordOutcome:
             return self.detail(job)
         if self.kind is FailureKind.TIMEOUT:
             return f"stopped: {self.detail(job)}{self.line}"
-        return f"raised {self.raised}" + (f" (at {code.filename}{self.line})" if self.line else "")
+        missing = self.missing_column()
+        return (f"raised {self.raised}" + (f" (at {code.filename}{self.line})" if self.line else "")
+                + (f": this record has no column {missing!r}" if missing is not None else ""))
 
 
 def each_record(work: RecordRows, limit: int | None = None) -> Iterator[RecordOutcome]:
@@ -241,7 +268,7 @@ def run(job: dict) -> dict:
         with open_writer(Path(job["output"]["path"]), job["output"]["format"], out_columns) as writer:
             for at in each_record(work):
                 if at.kind:
-                    return at.failure(job)
+                    return at.failure(job, work)
                 if at.dropped:
                     dropped[at.dropped] += 1
                 for values in at.rows:
@@ -258,6 +285,14 @@ def run(job: dict) -> dict:
     progress.update(at.index + 1, count, force=True)
     return {"ok": True, "records": at.index + 1, "rows": count, "dropped": dict(dropped), "columns": out_columns,
             "layout": work.layout.describe(), "function": work.choice.label}
+
+
+def _locate(source: Source, index: int) -> str:
+    """Where the record is (``"line 6"``), or ``""``: the time limit may run out while the file is read again."""
+    try:
+        return source.locate(index)
+    except (Exception, WallClockLimit):
+        return ""
 
 
 def _raise_limit(signum, frame):

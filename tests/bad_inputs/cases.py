@@ -112,6 +112,9 @@ FILES = [
          filename="cut.parquet"),
     Case("latin-1", "file", r"line 1: not UTF-8 text \(byte 0xe9", content='{"text": "café"}\n'.encode("latin-1"),
          filename="latin1.jsonl"),
+    Case("lone-surrogate", "file", r"surrogate\.jsonl, line 2: the escape \\ud800 \(column 13\) is half of a UTF-16 "
+         r"surrogate pair", content='{"text": "a"}\n{"text": "b \\ud800 c"}\n', filename="surrogate.jsonl"),
+    Case("semicolon-csv", "file", r"", succeeds=True, content="prompt;completion\n2+2=;4\n", filename="semicolon.csv"),
     Case("utf-16", "file", r"UTF-16 text; re-save the file as UTF-8", content="text\nhello\n".encode("utf-16"),
          filename="utf16.csv"),
     Case("gzip-named-jsonl", "file", r"gzip-compressed data, not JSONL text",
