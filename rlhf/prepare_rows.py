@@ -43,6 +43,7 @@ class PrepareSummary:
     splits: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # rows written that will not train as meant
 
     def lines(self) -> list[str]:
         lines = [f"layout: {self.layout}", f"function: {self.function}", f"records read: {self.records}",
@@ -51,6 +52,7 @@ class PrepareSummary:
         dropped = sum(self.dropped.values())
         lines.append(f"records dropped: {dropped}" + "".join(
             f"\n  {count:>6}  {reason}" for reason, count in sorted(self.dropped.items(), key=lambda kv: -kv[1])))
+        lines += [f"warning: {warning}" for warning in self.warnings]
         lines += [f"wrote: {path}" for path in self.outputs]
         lines.append(f"took: {self.seconds:.2f} s")
         return lines
@@ -89,6 +91,15 @@ def make_plan(dataset: str, task: str, formatting_func: Any = None, function: st
     rows = spec(task).rows  # an unknown task fails here, before anything runs
     source = resolve_source(dataset, split=split, config=dataset_config, token=token)
     return Plan(source, rows, UserCode.coerce(formatting_func, function))
+
+
+def row_warnings(rows: int, identical_pairs: int) -> list[str]:
+    """What a person must know about rows that were written but will not train as meant."""
+    if not identical_pairs:
+        return []
+    return [f"{identical_pairs:,} of {rows:,} rows have the same text as chosen and rejected; such a pair teaches "
+            "nothing (no text can be preferred over itself). Check that the function returns two different texts, "
+            "the preferred one first."]
 
 
 def split_indices(n_rows: int, train_size: float, seed: int | None) -> tuple[list[int], list[int]]:
@@ -158,6 +169,7 @@ def prepare_to_files(dataset: str, task: str, output: str | Path, formatting_fun
         dataset=str(dataset), task=task, layout=result.layout, function=result.function,
         records=result.records, rows=result.rows, dropped=result.dropped, splits=splits,
         outputs=[str(p) for p in finals], seconds=time.monotonic() - started,
+        warnings=row_warnings(result.rows, result.identical_pairs),
     )
 
 
@@ -188,7 +200,8 @@ def prepare_dataset(dataset: str, task: str, formatting_func: Any = None, functi
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         counts = {"records": result.records, "rows": result.rows, "dropped": result.dropped,
-                  "layout": result.layout, "function": result.function}
+                  "layout": result.layout, "function": result.function,
+                  "warnings": row_warnings(result.rows, result.identical_pairs)}
         meta_path.write_text(json.dumps(counts))
     rows = datasets.Dataset.from_file(str(rows_path))
     splits: dict[str, int] = {}
@@ -199,7 +212,7 @@ def prepare_dataset(dataset: str, task: str, formatting_func: Any = None, functi
     summary = PrepareSummary(
         dataset=str(dataset), task=task, layout=counts["layout"], function=counts["function"],
         records=counts["records"], rows=counts["rows"], dropped=counts["dropped"], splits=splits,
-        seconds=time.monotonic() - started,
+        seconds=time.monotonic() - started, warnings=counts.get("warnings", []),
     )
     return rows, summary
 

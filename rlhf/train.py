@@ -60,6 +60,9 @@ def build_context(config: RunConfig, folder: RunFolder, stop_flag) -> Any:
     train_rows, eval_rows, summary = prepare_rows(config)
     append_event(folder.events, {"prepared": {"records": summary.records, "rows": summary.rows,
                                               "dropped": summary.dropped, "splits": summary.splits}})
+    for warning in summary.warnings:  # rows that will not train as meant: the run log says so, once
+        append_event(folder.events, {"warning": warning})
+        print(f"warning: {warning}", flush=True)
     try:
         tokenizer = load_tokenizer(model_path)
     except (OSError, ValueError) as error:

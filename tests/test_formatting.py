@@ -306,3 +306,25 @@ def test_a_column_no_record_has_is_called_a_name_to_check(tmp_path):
                                               r"\(its columns: text\)\. Check the name\."):
         prepare_to_files(str(dataset), "sft", tmp_path / "rows.jsonl",
                          formatting_func="def formatting_func(sample):\n    return sample['txt']\n")
+
+
+# -- rows that will not train as meant ----------------------------------------------------------------------------
+
+def test_pairs_with_the_same_text_on_both_sides_are_counted_in_a_warning(tmp_path):
+    records = [{"text": "same"}, {"text": "same"}, {"text": "other"}]
+    source = ("def formatting_func(sample):\n"
+              "    return (sample['text'], sample['text'] if sample['text'] == 'same' else 'different')\n")
+
+    _, summary = prepare_in_process(tmp_path, records, "rm", source)
+
+    assert summary.warnings == ["2 of 3 rows have the same text as chosen and rejected; such a pair teaches nothing "
+                                "(no text can be preferred over itself). Check that the function returns two "
+                                "different texts, the preferred one first."]
+    assert "warning: 2 of 3 rows have the same text as chosen and rejected" in "\n".join(summary.lines())
+
+
+def test_distinct_pairs_give_no_warning(tmp_path):
+    _, summary = prepare_in_process(tmp_path, [{"text": "a"}], "rm",
+                                    "def formatting_func(sample):\n    return ('good', 'bad')\n")
+
+    assert summary.warnings == []

@@ -46,6 +46,7 @@ class WorkerResult:
     layout: str = ""
     function: str = ""
     output: str = ""  # what the user's code printed (tail)
+    identical_pairs: int = 0  # rows whose chosen and rejected are the same text
 
 
 def scrubbed_env(home: str) -> dict[str, str]:
@@ -140,7 +141,7 @@ def run_worker(job: dict, limits: Limits, progress: Callable[[int, int], None] |
     if not result["ok"]:
         raise _error_for(result, job.get("code"), output)
     return WorkerResult(result["records"], result["rows"], result["dropped"], result["columns"], result["layout"],
-                        result["function"], output)
+                        result["function"], output, result.get("identical_pairs", 0))
 
 
 def _wait(proc: subprocess.Popen, deadline_s: float, progress_path: str,

@@ -264,6 +264,8 @@ def run(job: dict) -> dict:
     dropped: Counter[str] = Counter()
     buffer: list[tuple] = []
     at, count = RecordOutcome(-1, {}), 0  # the last record reached
+    pair = [columns.index(c) for c in ("chosen", "rejected")] if {"chosen", "rejected"} <= set(columns) else None
+    identical = 0  # pairs whose two sides are the same text: they teach nothing
     try:
         with open_writer(Path(job["output"]["path"]), job["output"]["format"], out_columns) as writer:
             for at in each_record(work):
@@ -274,6 +276,8 @@ def run(job: dict) -> dict:
                 for values in at.rows:
                     buffer.append(((count,) + values) if with_id else values)
                     count += 1
+                    if pair is not None and values[pair[0]] == values[pair[1]]:
+                        identical += 1
                 if len(buffer) >= WRITE_BATCH:
                     writer.write(buffer)
                     buffer = []
@@ -284,7 +288,7 @@ def run(job: dict) -> dict:
         return RecordOutcome.failed(at.index, at.record, error, work.code, at.external_id).failure(job)
     progress.update(at.index + 1, count, force=True)
     return {"ok": True, "records": at.index + 1, "rows": count, "dropped": dict(dropped), "columns": out_columns,
-            "layout": work.layout.describe(), "function": work.choice.label}
+            "layout": work.layout.describe(), "function": work.choice.label, "identical_pairs": identical}
 
 
 def _locate(source: Source, index: int) -> str:

@@ -36,7 +36,7 @@ def prepare(dataset_path: str, task: str, formatting_func=None, split: str = "tr
     shown = train.select(range(min(int(rows), len(train)))).to_list()
     return Prepared({
         "task": task, "layout": summary.layout, "function": summary.function, "records": summary.records,
-        "rows": summary.rows, "dropped": summary.dropped,
+        "rows": summary.rows, "dropped": summary.dropped, "warnings": summary.warnings,
         "splits": summary.splits or {"train": summary.rows}, "columns": train.column_names,
         "sample_rows": shown,
     }, train)

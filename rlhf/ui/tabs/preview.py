@@ -24,6 +24,7 @@ def counts(result: dict[str, Any]) -> str:
              f"**{dropped:,}** records dropped · function: `{result['function']}`"]
     for reason, n in sorted(result["dropped"].items(), key=lambda kv: -kv[1]):
         lines.append(f"- {n:,} × {reason}")
+    lines += [f"- ⚠️ **{warning}**" for warning in result.get("warnings") or []]  # rows that will not train as meant
     lengths = result.get("token_lengths") or {}
     if lengths.get("note"):
         lines.append(f"\n*{lengths['note']}*")
