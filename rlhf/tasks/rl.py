@@ -107,13 +107,16 @@ def reward_sources(ctx) -> list[Any]:
     """Reward models (as scorers) and the sandboxed reward function, in the order the config gives them."""
     from rlhf.formatting.reward_sandbox import RewardSandbox
     from rlhf.inference.scoring import RewardScorer
+    from rlhf.runs.events import warn
 
     config = ctx.config
     length = ctx.plan.max_length(512)  # reward models read what the policy may, capped at 512
     sources: list[Any] = [RewardScorer(ref, max_length=length) for ref in config.rl.reward_models]
     code = reward_code(config)
-    if code is not None:
-        sources.append(RewardSandbox(code, config.data.timeout, config.data.memory_limit_mb))
+    if code is not None:  # NaN rewards train as none: the run log counts them
+        events = f"{config.output_dir}/events.jsonl"
+        sources.append(RewardSandbox(code, config.data.timeout, config.data.memory_limit_mb,
+                                     on_warning=lambda text: warn(events, text)))
     return sources
 
 
@@ -130,6 +133,7 @@ def total_reward(sources: list[Any]) -> Callable[[list[str], list[str]], list[fl
 
 def build(ctx):
     from rlhf.tasks.models import load_causal_lm
+    from rlhf.tasks.rl_samples import sample_callback
 
     sources = reward_sources(ctx)
     if ctx.config.rl.algorithm == "ppo":
@@ -137,8 +141,14 @@ def build(ctx):
     reward_funcs = [s.model if hasattr(s, "model") else s for s in sources]
     processing = [s.tokenizer if hasattr(s, "tokenizer") else None for s in sources]
     model = load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype())
-    return ctx.trl_trainer(model, reward_funcs=reward_funcs, reward_processing_classes=processing,
-                           eval_dataset=None)
+    trainer = ctx.trl_trainer(model, reward_funcs=reward_funcs, reward_processing_classes=processing,
+                              eval_dataset=None)
+    trainer.add_callback(sample_callback(trainer, _events_path(ctx)))
+    return trainer
+
+
+def _events_path(ctx) -> str:
+    return ctx.config.output_dir + "/events.jsonl"
 
 
 class _PPOAdapter:
@@ -170,12 +180,28 @@ class _PPOAdapter:
 def _build_ppo(ctx, reward_fn):
     from rlhf.runs.events import append_event
     from rlhf.tasks.ppo import PPOTrainer
+    from rlhf.tasks.rl_samples import due, pick, report, step_line
 
-    events = ctx.config.output_dir + "/events.jsonl"
+    events = _events_path(ctx)
+    latest: dict[str, Any] = {}  # the last rollout's first sample, for the log
+
+    def rewarded(prompts: list[str], completions: list[str]) -> list[float]:
+        rewards = reward_fn(prompts, completions)
+        latest["sample"] = pick(prompts, completions, rewards)
+        return rewards
+
+    def on_log(metrics: dict[str, Any]) -> None:
+        append_event(events, metrics)
+        step, max_steps = int(metrics.get("step", 0)), trainer.settings.max_steps
+        if latest.get("sample") is not None and due(step, max_steps):
+            report(events, step, max_steps, metrics.get("reward"), latest["sample"])
+        else:
+            print(step_line(step, max_steps, metrics), flush=True)
+
     trainer = PPOTrainer(
         model_path=ctx.plan.model_path, tokenizer=ctx.tokenizer, prompts=list(ctx.train_dataset["prompt"]),
-        reward_fn=reward_fn, settings=ctx.plan.trainer_config(), output_dir=ctx.config.output_dir,
-        peft_config=ctx.plan.peft_config(), on_log=lambda metrics: append_event(events, metrics),
+        reward_fn=rewarded, settings=ctx.plan.trainer_config(), output_dir=ctx.config.output_dir,
+        peft_config=ctx.plan.peft_config(), on_log=on_log,
         should_stop=lambda: ctx.stop_flag is not None and ctx.stop_flag.requested,
     )
     return _PPOAdapter(trainer)
