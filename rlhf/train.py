@@ -16,7 +16,7 @@ from typing import Any
 from rlhf.errors import ConfigError, FormattingError, RlhfError
 from rlhf.runs.config import RunConfig
 from rlhf.runs.diskspace import is_disk_full
-from rlhf.runs.events import append_event
+from rlhf.runs.events import append_event, warn
 from rlhf.runs.folder import RunFolder
 from rlhf.runs.status import RunStatus
 
@@ -61,8 +61,7 @@ def build_context(config: RunConfig, folder: RunFolder, stop_flag) -> Any:
     append_event(folder.events, {"prepared": {"records": summary.records, "rows": summary.rows,
                                               "dropped": summary.dropped, "splits": summary.splits}})
     for warning in summary.warnings:  # rows that will not train as meant: the run log says so, once
-        append_event(folder.events, {"warning": warning})
-        print(f"warning: {warning}", flush=True)
+        warn(folder.events, warning)
     try:
         tokenizer = load_tokenizer(model_path)
     except (OSError, ValueError) as error:

@@ -185,3 +185,65 @@ def test_user_code_that_looks_for_the_token_finds_none(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert SECRET not in result.stderr + result.stdout
+
+
+# -- reward functions ---------------------------------------------------------------------------------------------
+
+NAN_REWARD = ("def reward_func(completions, **kwargs):\n"
+              "    return [float('nan') if 'bad' in c else 1.0 for c in completions]\n")
+
+
+def test_nan_rewards_become_no_reward_and_a_counted_warning():
+    from rlhf.formatting.reward_sandbox import RewardSandbox
+    from rlhf.formatting.user_code import UserCode
+
+    heard: list[str] = []
+    sandbox = RewardSandbox(UserCode.from_text(NAN_REWARD, "reward_func"), timeout_s=10, on_warning=heard.append)
+    try:
+        rewards = [sandbox(prompts=["p"] * 3, completions=["good", "bad", "bad too"]) for _ in range(2)]
+    finally:
+        sandbox.close()
+
+    assert rewards == [[1.0, None, None]] * 2
+    assert (sandbox.not_finite, sandbox.scored) == (4, 6)
+    assert heard == [  # the first time, then when the count has doubled: not a line per step
+        "reward function `reward_func` returned NaN (or ±inf) for 2 of 3 completions so far (1 call); those get no "
+        "reward from it (PPO counts 0.0, GRPO and RLOO leave a completion no source scored out). Make it return a "
+        "number for every completion.",
+        "reward function `reward_func` returned NaN (or ±inf) for 4 of 6 completions so far (2 calls); those get no "
+        "reward from it (PPO counts 0.0, GRPO and RLOO leave a completion no source scored out). Make it return a "
+        "number for every completion."]
+
+
+def test_trying_a_reward_function_marks_its_nan_rewards():
+    from rlhf.formatting.probe import NOT_A_NUMBER, probe_reward
+    from rlhf.formatting.user_code import UserCode
+
+    code = ("def reward_func(completions, **kwargs):\n"
+            "    return [float('nan') if 'Instruction' in c else 1.0 for c in completions]\n")
+    result = probe_reward(UserCode.from_text(code, "reward_func"))
+
+    notes = [record["note"] for record in result["records"]]
+    assert notes == [None, None, None, None, NOT_A_NUMBER]  # the fifth example runs on into the next instruction
+
+
+def test_an_rl_runs_nan_rewards_are_warned_of_in_its_events(tmp_path):
+    """The wiring a run uses (without training): the reward function's warnings land in the run's events."""
+    from types import SimpleNamespace
+
+    from rlhf.runs.config import DataSettings, RLSettings, RunConfig
+    from rlhf.runs.events import read_events
+    from rlhf.tasks.rl import reward_sources, total_reward
+
+    config = RunConfig(task="rl", model="starter", data=DataSettings(dataset="sample"), output_dir=str(tmp_path),
+                       rl=RLSettings(algorithm="ppo", reward_code=NAN_REWARD))
+    sources = reward_sources(SimpleNamespace(config=config, plan=SimpleNamespace(max_length=lambda cap: cap)))
+    try:
+        totals = total_reward(sources)(["p", "p"], ["good", "bad"])
+    finally:
+        for source in sources:
+            source.close()
+
+    assert totals == [1.0, 0.0]
+    warnings = [e["warning"] for e in read_events(tmp_path / "events.jsonl") if "warning" in e]
+    assert len(warnings) == 1 and "returned NaN (or ±inf) for 1 of 2 completions so far (1 call)" in warnings[0]

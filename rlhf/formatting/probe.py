@@ -45,6 +45,9 @@ EXAMPLE_COMPLETIONS = (" " + TOAD_GOOD, " Yes. All toads are frogs, but not all 
                        " No.", " Yes ### Instruction: Is a frog a toad?")
 
 
+NOT_A_NUMBER = "NaN or ±inf: no reward (0.0 in PPO)"
+
+
 def probe_reward(code: UserCode | None, limits: Limits | None = None) -> dict[str, Any]:
     """A reward function on five example completions, in its sandbox: the same shape as :func:`probe_records`
     (each completion a record whose one row is ``[completion, reward]``)."""
@@ -59,10 +62,12 @@ def probe_reward(code: UserCode | None, limits: Limits | None = None) -> dict[st
         rewards = sandbox(prompts=[EXAMPLE_PROMPT] * len(EXAMPLE_COMPLETIONS), completions=list(EXAMPLE_COMPLETIONS))
     finally:
         sandbox.close()
+    not_a_number = set(sandbox.last_not_finite)
     return {"task": "reward", "layout": "", "function": f"{code.filename}:{code.function}",
             "columns": ["completion", "reward"], "prompt": EXAMPLE_PROMPT,
             "records": [{"index": i, "external_id": None, "record": {"prompt": EXAMPLE_PROMPT, "completion": c},
-                         "rows": [[c, r]], "dropped": None, "error": None}
+                         "rows": [[c, r]], "dropped": None, "error": None,
+                         "note": NOT_A_NUMBER if i in not_a_number else None}
                         for i, (c, r) in enumerate(zip(EXAMPLE_COMPLETIONS, rewards))]}
 
 

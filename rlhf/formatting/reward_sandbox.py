@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 import tempfile
-from typing import Any
+from typing import Any, Callable
 
 from rlhf.errors import FormattingError
 from rlhf.formatting.sandbox import OutputTail, start_sandboxed
@@ -17,10 +17,19 @@ from rlhf.formatting.user_code import UserCode
 
 
 class RewardSandbox:
-    """A callable usable directly as a TRL ``reward_funcs`` entry and by our PPO loop."""
+    """A callable usable directly as a TRL ``reward_funcs`` entry and by our PPO loop.
 
-    def __init__(self, code: UserCode, timeout_s: float = 60.0, memory_limit_mb: int = 4096):
+    Rewards that are not numbers (NaN, ±inf) come back as None (TRL's "no reward here"; our PPO sums it as 0.0);
+    they are counted (``not_finite`` of ``scored``) and ``on_warning`` hears of them, the first time and each time
+    their total doubles, so a run log says so without a line per step."""
+
+    def __init__(self, code: UserCode, timeout_s: float = 60.0, memory_limit_mb: int = 4096,
+                 on_warning: Callable[[str], None] | None = None):
         self.code = code
+        self.on_warning = on_warning
+        self.scored = self.not_finite = self.calls = 0
+        self.last_not_finite: list[int] = []  # the last call's completions that got NaN or ±inf
+        self._warned_at = 0
         self.__name__ = code.function  # TRL logs rewards under the function's name
         self._home = tempfile.TemporaryDirectory(prefix="rlhf-reward-")
         self._proc = start_sandboxed(["-m", "rlhf.formatting.reward_worker"], self._home.name, memory_limit_mb,
@@ -59,7 +68,24 @@ class RewardSandbox:
         prompts = [_as_text(p) for p in (prompts or [""] * len(completions))]
         extra = {k: v for k, v in kwargs.items() if _jsonable(v)}
         self._send({"prompts": prompts, "completions": completions, "kwargs": extra})
-        return self._receive("scoring")["rewards"]
+        reply = self._receive("scoring")
+        self._count(len(completions), reply.get("not_finite") or [])
+        return reply["rewards"]
+
+    def _count(self, scored: int, not_finite: list[int]) -> None:
+        self.calls, self.scored = self.calls + 1, self.scored + scored
+        self.not_finite += len(not_finite)
+        self.last_not_finite = list(not_finite)
+        if self.not_finite and self.not_finite >= 2 * self._warned_at and self.on_warning is not None:
+            self._warned_at = self.not_finite
+            self.on_warning(self.warning())
+
+    def warning(self) -> str:
+        calls = f"{self.calls:,} call" + ("s" if self.calls != 1 else "")
+        return (f"reward function `{self.code.function}` returned NaN (or ±inf) for {self.not_finite:,} of "
+                f"{self.scored:,} completions so far ({calls}); those get no reward from it (PPO counts 0.0, "
+                "GRPO and RLOO leave a completion no source scored out). Make it return a number for every "
+                "completion.")
 
     def close(self) -> None:
         if self._proc.poll() is None:

@@ -61,8 +61,13 @@ def main() -> int:
             signal.setitimer(signal.ITIMER_REAL, timeout)
             rewards = func(completions=request["completions"], prompts=request["prompts"], **request.get("kwargs", {}))
             signal.setitimer(signal.ITIMER_REAL, 0)
-            reply = {"ok": True, "rewards": [None if math.isnan(r) else r
-                                             for r in _check(rewards, len(request["completions"]))]}
+            checked = _check(rewards, len(request["completions"]))
+            # NaN and ±inf are no reward: sent as None (TRL's "no reward here"), and their places counted, so the
+            # parent can say so instead of training on them silently; a None the function returned is its choice
+            not_finite = [i for i, (given, r) in enumerate(zip(rewards, checked))
+                          if given is not None and not math.isfinite(r)]
+            reply = {"ok": True, "rewards": [r if math.isfinite(r) else None for r in checked],
+                     "not_finite": not_finite}
         except WallClockLimit as error:
             reply = {"ok": False, "error": f"took longer than the limit of {timeout:g} s per call" + where(error)}
         except MemoryError as error:

@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterator
 from rlhf.runs.status import RECORDED, TERMINAL, RunStatus
 
 STATUSES = RECORDED  # the statuses a status line may hold (see rlhf.runs.status)
-__all__ = ["STATUSES", "TERMINAL", "RunStatus", "append_event", "read_events", "last_status", "tail_events"]
+__all__ = ["STATUSES", "TERMINAL", "RunStatus", "append_event", "read_events", "last_status", "tail_events",
+           "warn"]
 
 
 def _clean(value: Any) -> Any:
@@ -43,6 +44,12 @@ def append_event(path: str | Path, event: dict[str, Any]) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
+
+
+def warn(path: str | Path, text: str) -> None:
+    """A warning for the run log: a ``{"warning": …}`` event (the Train tab's log marks it ⚠) and a stdout line."""
+    append_event(path, {"warning": text})
+    print(f"warning: {text}", flush=True)
 
 
 def read_events(path: str | Path) -> list[dict[str, Any]]:

@@ -38,7 +38,8 @@ def outcomes(result: dict[str, Any]) -> str:
         for item in result["records"]:
             completion, reward = item["rows"][0]
             shown = completion.strip().replace("|", "\\|") or "(empty)"
-            lines.append(f"| {shown} | {'–' if reward is None else f'{reward:g}'} |")
+            value = item.get("note") or ("–" if reward is None else f"{reward:g}")  # NaN: what training makes of it
+            lines.append(f"| {shown} | {value} |")
         return "\n".join(lines)
     blocks = []
     for item in result["records"]:
