@@ -180,7 +180,7 @@ def wire(ctx: Ctx) -> None:
         codes = dict(codes or {}, **{editor_task: editor_value or ""})
         before = {task: api.default_code(task, old) for task in tasks.code_entries()}
         for task in tasks.code_entries():
-            if codes.get(task, "") == before[task]:
+            if (codes.get(task) or "").strip() == before[task].strip():  # the editor may drop a final newline
                 codes[task] = api.default_code(task, data)
         return {t.codes: codes, t.editor: codes.get(editor_task, ""),
                 t.terms: contract(editor_task, data, codes.get(editor_task, "")),
