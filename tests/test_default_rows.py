@@ -56,6 +56,30 @@ def test_kto_from_preference_pairs_labels_the_chosen_reply_desirable_and_the_rej
         {"prompt": "Q: Is a toad a frog? A:", "completion": " No.", "label": False}]
 
 
+def test_sft_on_kto_rows_trains_on_the_desirable_completions_only(tmp_path):
+    from rlhf.prepare_rows import prepare_to_files
+
+    dataset = write_jsonl(tmp_path / "kto.jsonl", [
+        {"prompt": "Q: Is a toad a frog? A:", "completion": " Yes.", "label": True},
+        {"prompt": "Q: Is a toad a frog? A:", "completion": " No.", "label": False}])
+
+    summary = prepare_to_files(str(dataset), "sft", tmp_path / "rows.jsonl")
+
+    assert summary.function == "the 'text_from_labels' template"  # not the plain prompt/completion columns
+    assert read_rows(tmp_path / "rows.jsonl") == [{"id": 0, "text": "Q: Is a toad a frog? A: Yes."}]
+
+
+def test_sft_on_pairs_without_a_prompt_trains_on_the_chosen_text(tmp_path):
+    from rlhf.prepare_rows import prepare_to_files
+
+    dataset = write_jsonl(tmp_path / "hh.jsonl", [{"chosen": "Human: Hi. Assistant: Hello!",
+                                                  "rejected": "Human: Hi. Assistant: Go away."}])
+
+    prepare_to_files(str(dataset), "sft", tmp_path / "rows.jsonl")
+
+    assert read_rows(tmp_path / "rows.jsonl") == [{"id": 0, "text": "Human: Hi. Assistant: Hello!"}]
+
+
 def test_on_preference_pairs_every_task_has_plain_columns_or_a_template(tmp_path):
     layout = layout_of(write_pairs_csv(tmp_path))
 

@@ -80,11 +80,15 @@ class DefaultRows:
 
 def default_rows(layout: Layout, rows: RowContract) -> DefaultRows:
     """Plain columns where the layout already has the task's columns, else the template written for this kind of
-    dataset (dolly-style Argilla fields, preference pairs, …), else neither."""
+    dataset (dolly-style Argilla fields, preference pairs, …), else neither.
+
+    A template for the dataset's own layout beats plain columns that fit only through a less specific one: SFT on
+    KTO's ``prompt``/``completion``/``label`` rows must not imitate the undesirable completions."""
     plain = plain_layout_for(rows.plain_layouts, layout)
-    if plain is not None:
+    template = template_for(layout, rows.template)
+    if plain is not None and (template is None or layout.name in rows.plain_layouts):
         return DefaultRows(plain_columns=tuple(plain))
-    return DefaultRows(template=template_for(layout, rows.template))
+    return DefaultRows(template=template)
 
 
 def choose_rows(layout: Layout, rows: RowContract, code: UserCode | None) -> RowsChoice:

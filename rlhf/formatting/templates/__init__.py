@@ -72,17 +72,24 @@ def _dolly(layout: Layout) -> bool:
     return layout.is_argilla and fits_templates(layout.fields + layout.questions)  # v2 columns are q.responses…
 
 
-def _pairs(layout: Layout) -> bool:
-    return not layout.is_argilla and {"prompt", "chosen", "rejected"} <= {COLUMN_ALIASES.get(c, c)
-                                                                          for c in layout.columns}
+def _plain_with(*columns: str) -> Callable[[Layout], bool]:
+    def fits(layout: Layout) -> bool:
+        return not layout.is_argilla and set(columns) <= {COLUMN_ALIASES.get(c, c) for c in layout.columns}
+
+    return fits
 
 
 DOLLY = "dolly-style Argilla"
 FAMILIES: tuple[TemplateFamily, ...] = (
     TemplateFamily(DOLLY, _dolly, {name: name for name in ("pretrain", "sft", "rm", "rl", "dpo", "kto")}),
     # SFT from a preference set trains on prompt + chosen; RM, RL and DPO take the plain columns as they are.
-    TemplateFamily("preference pairs", _pairs,
+    TemplateFamily("preference pairs", _plain_with("prompt", "chosen", "rejected"),
                    {"pretrain": "text_from_pairs", "sft": "text_from_pairs", "kto": "kto_from_pairs"}),
+    TemplateFamily("preference pairs without a prompt", _plain_with("chosen", "rejected"),
+                   {"pretrain": "text_from_pairs", "sft": "text_from_pairs"}),
+    # SFT from KTO's labelled completions trains on the desirable ones only (their prompt + completion)
+    TemplateFamily("labelled completions", _plain_with("prompt", "completion", "label"),
+                   {"pretrain": "text_from_labels", "sft": "text_from_labels"}),
 )
 
 

@@ -1,6 +1,7 @@
 """Training text from preference pairs (``prompt``, ``chosen``, ``rejected`` columns): the prompt followed by its
 chosen reply; the rejected reply is not used. The two are joined as they are, as the DPO trainer joins a prompt and
-a completion, so SFT and DPO on the same pairs see the same text. Records without a chosen reply are dropped.
+a completion, so SFT and DPO on the same pairs see the same text. Without a prompt column (pairs of whole
+dialogues), the chosen text alone. Records without a chosen reply are dropped.
 """
 from typing import Any, Dict, Optional
 
