@@ -175,3 +175,16 @@ def test_the_format_tab_says_when_the_dataset_needs_a_function():
 
     assert ("This dataset needs your function for this task:** no template reads its columns (`instruction`, "
             "`output`)") in rows_note("sft", info, "")
+
+
+def test_a_visitor_who_may_not_run_code_may_still_run_the_template_picked_for_the_dataset(tmp_path, rlhf_cache):
+    from rlhf.ui.api import Api, Caller
+    from rlhf.ui.settings import AppSettings
+
+    api = Api(AppSettings(host="0.0.0.0", runs_dir=tmp_path / "runs"))
+    visitor = Caller("browser:abc", may_run_code=False)
+    info = {"defaults": {"sft": DefaultRows(template="text_from_pairs").to_dict()}}
+
+    code = api.user_code(api.default_code("sft", info), "sft", visitor)
+
+    assert code is not None and code.source.strip() == template_source("text_from_pairs").strip()
