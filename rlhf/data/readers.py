@@ -25,6 +25,7 @@ CSV_DELIMITERS = (",", ";", "\t", "|")  # a comma unless the header has none and
 Batch = list[dict[str, Any]]
 # A \uD800-\uDFFF escape that is not part of a high+low pair: JSON lets it through, but it is not a character,
 # and no text holding it can be written as UTF-8 (the rows, Arrow).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
                              r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
@@ -195,7 +196,7 @@ def _read_json(path: Path, batch_size: int) -> Iterator[Batch]:
 def _refuse_lone_surrogates(path: Path, text: str, data: Any, number: int | None = None) -> None:
     """A lone surrogate escape (``\\ud800``) parses, but fails much later, where the rows are written; name its
     line here. The pattern finds candidates cheaply; encoding the parsed value confirms (``\\\\ud800`` is text)."""
-    if "\\u" not in text:
+    if _SURROGATE_ESCAPE.search(text) is None:  # the common case: one quick scan (faster than `in` twice)
         return
     found = _LONE_SURROGATE.search(text)
     if found is None:
