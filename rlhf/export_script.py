@@ -234,8 +234,11 @@ PPO_MODULE = '''
 PPO_TRAINER = '''
 # -- rewards and trainer -----------------------------------------------------------------------------------------
 def score_texts(reward_model, reward_tokenizer, texts, batch_size=16):
-    """One float per text from a reward model: rlhf.inference.scoring.RewardScorer's scoring."""
+    """One float per text from a reward model: rlhf.inference.scoring.RewardScorer's scoring. Each text ends in
+    the EOS token, as RewardTrainer trained on it."""
     device = next(reward_model.parameters()).device
+    eos = reward_tokenizer.eos_token or ""
+    texts = [t if t.endswith(eos) else t + eos for t in texts]
     scores = []
     for start in range(0, len(texts), batch_size):
         batch = reward_tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,

@@ -1,11 +1,31 @@
 """Score texts with a reward model: one float per text, higher is preferred.
 
-Used by the RL stage (rewards for PPO), the ``score`` verb and the app's score box.
+Used by the RL stage (rewards for PPO), the ``score`` verb and the app's score box. A text is scored as TRL's
+``RewardTrainer`` trained on it (:func:`as_trained`): a causal reward model reads its score at the last token, and
+in training that token was the EOS token the trainer appends; scored without it, the score comes from a position
+the model never learned to rate.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
+
+from rlhf.formatting.templates import fill_template
+
+
+def reward_texts(texts: Sequence[str], prompt: str = "", context: str = "") -> list[str]:
+    """What a reward model is given for each text. With a prompt, each text is a response placed in the seed's
+    template after the prompt and context: the text the RM template (``templates/rm.py``) makes of a pair's
+    response, so a response scores as the pairs trained. Without a prompt, each text as it is (raw text)."""
+    if not (prompt or "").strip():
+        return list(texts)
+    return [fill_template(prompt.strip(), (context or "").strip(), text.strip()) for text in texts]
+
+
+def as_trained(text: str, eos_token: str | None) -> str:
+    """``text`` as ``RewardTrainer`` tokenizes a non-conversational chosen or rejected text: ending in the EOS
+    token (appended unless already there)."""
+    return text if not eos_token or text.endswith(eos_token) else text + eos_token
 
 
 class RewardScorer:
@@ -26,14 +46,17 @@ class RewardScorer:
             self.model.config, "n_positions", None)
         self.max_length = min(max_length, positions) if positions else max_length
 
+    def encode(self, texts: Sequence[str]):
+        """The padded batch the model scores: each text as the reward model trained on it."""
+        return self.tokenizer([as_trained(t, self.tokenizer.eos_token) for t in texts], padding=True,
+                              truncation=True, max_length=self.max_length, return_tensors="pt")
+
     def score(self, texts: Sequence[str], batch_size: int = 16) -> list[float]:
         import torch
 
         scores: list[float] = []
         for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
-            inputs = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
-                                    return_tensors="pt").to(self.device)
+            inputs = self.encode(texts[start : start + batch_size]).to(self.device)
             with torch.no_grad():
                 logits = self.model(**inputs).logits
             scores += logits[:, 0].float().cpu().tolist()

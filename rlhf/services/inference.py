@@ -151,8 +151,12 @@ class Inference:
                                     seed=None if seed in (None, "", -1) else int(seed)):
             yield clean_reply(text, prompt_format)
 
-    def score(self, path: str, texts: list[str]) -> list[float]:
-        return [round(float(s), 6) for s in self.scorer(path).score(texts)]
+    def score(self, path: str, texts: list[str], prompt: str = "", context: str = "") -> list[float]:
+        """One reward per text; with ``prompt``, each text is a response formatted as the reward model's training
+        pairs were (:func:`rlhf.inference.scoring.reward_texts`)."""
+        from rlhf.inference.scoring import reward_texts
+
+        return [round(float(s), 6) for s in self.scorer(path).score(reward_texts(texts, prompt, context))]
 
     def scorer(self, ref: str):
         from rlhf.inference.loading import _files_mtime

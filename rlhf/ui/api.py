@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from rlhf.errors import ConfigError, RlhfError
-from rlhf.formatting.templates import fill_template
 from rlhf.runs.status import RunStatus
 from rlhf.services import preview as preview_service
 from rlhf.services import runs as run_service
@@ -369,9 +368,7 @@ class Api:
         texts = [t for t in (texts or []) if isinstance(t, str) and t.strip()]
         if not texts:
             raise ConfigError("texts: give at least one text to score.")
-        if (prompt or "").strip():
-            texts = [fill_template(prompt.strip(), context, t.strip()) for t in texts]
-        return self.inference.score(self.model_path(model, caller, "reward model"), texts)
+        return self.inference.score(self.model_path(model, caller, "reward model"), texts, prompt or "", context or "")
 
     # -- hub -----------------------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Reward modelling: (chosen, rejected) pairs, the annotators' rewrites preferred over the originals.
 
 From Argilla's "Fine-tune an LLM" guide; a record yields one pair per submitted rewrite that differs from the
-original, and none when nobody answered.
+original, and none when nobody answered. The Score tab places a response after its prompt in this same
+template, as the pairs here are formatted.
 """
 from typing import Any, Dict, Iterator, Tuple
 

@@ -83,7 +83,8 @@ def build(ctx: Ctx) -> ChatTab:
             seed = gr.Number(-1, label="seed", precision=0, info="-1: random")
 
     gr.Markdown("### Score with a reward model\nHigher is preferred. With a prompt, each line is a response placed "
-                "in the instruction template after it, as the reward model saw its training pairs.")
+                "in the instruction template after it, as the reward model saw its training pairs; without one, "
+                "each line is scored as raw text, which a reward model trained on templated pairs never saw.")
     with gr.Row(equal_height=True):
         reward_model = gr.Dropdown([], value=None, label="Reward model", allow_custom_value=True, min_width=300,
                                    scale=2, info="a finished reward-model run, or a Hub id")
@@ -194,7 +195,9 @@ def wire(ctx: Ctx) -> None:
         values = api.score(model, lines, ctx.caller(request, browser_id), prompt, context)
         best = max(range(len(values)), key=values.__getitem__)
         note = f"Scored {len(values)} text{'s' if len(values) != 1 else ''}" + (
-            f"; preferred: line {best + 1}." if len(values) > 1 else ".")
+            f"; preferred: line {best + 1}." if len(values) > 1 else ".") + (
+            "" if (prompt or "").strip() else " No prompt: these are scores of raw text, not of responses in the "
+                                              "template the reward model trained on.")
         return {t.score_message: done(note), t.scores: [[line, value] for line, value in zip(lines, values)]}
 
     t.score.click(rate, [t.reward_model, t.score_prompt, t.score_context, t.score_texts, browser_id],

@@ -60,6 +60,10 @@ def run_details(detail: dict[str, Any]) -> str:
                         + (f" ({splits})" if splits else ""))
     if shown:
         parts.append(" · ".join(shown))
+    if isinstance(metrics.get("eval_accuracy"), float):  # a reward model's evaluation: pairs it never trained on
+        held_out = ((prepared or {}).get("splits") or {}).get("test") if isinstance(prepared, dict) else None
+        parts.append(f"Held-out pair accuracy: chosen ranked above rejected in **{metrics['eval_accuracy']:.0%}**"
+                     + (f" of {held_out:,} pairs" if held_out else " of the pairs") + " it never trained on.")
     if run.get("error"):
         parts.append(f"<div class='rlhf-error'>⚠️ {run['error']}</div>")
     elif run["status"] == RunStatus.FINISHED:
