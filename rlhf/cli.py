@@ -90,19 +90,30 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from rlhf.inference.generation import generate, stream_generate
+    """As is, the completion exactly; with --template or --chat, the reply as the Chat tab shows it (one function,
+    so the two agree for the same settings and seed)."""
+    from rlhf.inference.generation import generate, stream_generate, stream_reply
+    from rlhf.services.inference import prompt_for
 
     _quiet_model_loading()
     options = dict(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                    top_k=args.top_k, repetition_penalty=args.repetition_penalty, seed=args.seed)
-    prompt = [{"role": "user", "content": args.prompt}] if args.chat else args.prompt
-    if not args.stream:
-        print(generate(args.model, prompt, **options))
-        return 0
-    shown = ""
-    for text in stream_generate(args.model, prompt, **options):
-        print(text[len(shown):], end="", flush=True)
-        shown = text
+    prompt_format = "template" if args.template else "chat" if args.chat else "raw"
+    if prompt_format == "raw":
+        if not args.stream:
+            print(generate(args.model, args.prompt, **options))
+            return 0
+        texts = stream_generate(args.model, args.prompt, **options)
+    else:
+        texts = stream_reply(args.model, prompt_for(args.prompt, args.context, prompt_format=prompt_format),
+                             prompt_format, **options)
+    text = shown = ""
+    for text in texts:
+        if args.stream and text.startswith(shown):
+            print(text[len(shown):], end="", flush=True)
+            shown = text
+    if text != shown:  # not streamed, or a streamed reply that changed its start
+        print(("\n" if shown else "") + text, end="")
     print()
     return 0
 
@@ -284,12 +295,19 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     generate = verbs.add_parser(
         "generate", help="generate a completion with a model or a finished run",
         description="Complete --prompt with a model: 'starter', a Hub id, a local model folder, or a finished run "
-                    "folder (its final/ model, a LoRA adapter merged on load). Prints the completion only.",
+                    "folder (its final/ model, a LoRA adapter merged on load). Prints the completion only; with "
+                    "--template or --chat, the reply as the Chat tab shows it.",
     )
     generate.add_argument("--model", required=True, metavar="REF", help="'starter', a Hub id, a folder or a run")
-    generate.add_argument("--prompt", required=True, metavar="TEXT", help="the text to complete, used as is")
-    generate.add_argument("--chat", action="store_true",
-                          help="send --prompt as a user message through the tokenizer's chat template")
+    generate.add_argument("--prompt", required=True, metavar="TEXT",
+                          help="the text to complete, used as is (with --template: the instruction)")
+    formats = generate.add_mutually_exclusive_group()
+    formats.add_argument("--template", action="store_true",
+                         help="put --prompt (and --context) in the instruction template and print the answer only, "
+                              "as the Chat tab does: it stops at the next template header")
+    formats.add_argument("--chat", action="store_true",
+                         help="send --prompt as a user message through the tokenizer's chat template")
+    generate.add_argument("--context", default="", metavar="TEXT", help="the template's context (with --template)")
     generate.add_argument("--max-new-tokens", type=int, default=64, metavar="N", help="(default: 64)")
     generate.add_argument("--temperature", type=float, default=0.7, help="0 decodes greedily (default: 0.7)")
     generate.add_argument("--top-p", type=float, default=0.95, metavar="P", help="(default: 0.95)")

@@ -174,13 +174,37 @@ def test_generate_cli_prints_the_completion(models):
 
 
 def test_generate_cli_chat_uses_the_template(models):
-    from rlhf.inference.generation import generate
+    from rlhf.inference.generation import reply
 
-    expected = generate(models["lm"], [{"role": "user", "content": "Hi"}], max_new_tokens=6, seed=5)
+    expected = reply(models["lm"], [{"role": "user", "content": "Hi"}], "chat", max_new_tokens=6, seed=5)
     result = run_cli("generate", "--model", models["lm"], "--prompt", "Hi", "--chat", "--max-new-tokens", 6,
                      "--seed", 5)
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected + "\n"
+
+
+def test_generate_cli_template_prints_what_the_chat_shows(models):
+    from rlhf.services.inference import Inference, prompt_for
+
+    *_, shown = Inference().generate(str(models["full"]), prompt_for("Name animal number 3."), "template",
+                                     max_new_tokens=12, seed=3)
+    for stream in ([], ["--stream"]):
+        result = run_cli("generate", "--model", models["full"], "--prompt", "Name animal number 3.", "--template",
+                         "--max-new-tokens", 12, "--seed", 3, *stream)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == shown + "\n"
+
+
+def test_template_generation_stops_at_the_header_after_the_answer(models):
+    from rlhf.inference.generation import _AnswerEnded
+    from rlhf.inference.loading import load_for_generation
+
+    tokenizer = load_for_generation(models["lm"]).tokenizer
+    start = len(tokenizer(PROMPT)["input_ids"])
+    ids = tokenizer(PROMPT + " The cat.\n\n### Instruction:", return_tensors="pt")["input_ids"]
+    stop = _AnswerEnded(tokenizer, start)
+    assert stop(ids, None).tolist() == [True]
+    assert stop(ids[:, :start + 2], None).tolist() == [False]
 
 
 def test_generate_cli_missing_model_is_a_clean_error(tmp_path):

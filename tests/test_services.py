@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf.services.inference import Inference, clean_reply, prompt_for, token_sequences
+from rlhf.services.inference import Inference, prompt_for, token_sequences
 
 
-def test_prompts_and_replies_follow_the_prompt_format():
+def test_prompts_follow_the_prompt_format():
     from rlhf.errors import ConfigError
 
     assert prompt_for("Hi?", "ctx").startswith("### Instruction: Hi?") and prompt_for("Hi?").endswith("Response:")
@@ -17,8 +17,6 @@ def test_prompts_and_replies_follow_the_prompt_format():
     assert prompt_for("Hi?", prompt_format="raw") == "Hi?"
     with pytest.raises(ConfigError, match="prompt_format"):
         prompt_for("Hi?", prompt_format="nope")
-    assert clean_reply(" Yes.\n\n### Instruction: more", "template") == "Yes."
-    assert clean_reply(" Yes. ### x", "raw") == "Yes. ### x"
 
 
 def test_token_sequences_name_each_text_by_its_last_column():

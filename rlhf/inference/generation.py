@@ -4,6 +4,9 @@
 with the tokenizer's chat template and ``add_generation_prompt=True``. Streaming runs ``model.generate`` in a
 background thread feeding transformers' ``TextIteratorStreamer``; when the consumer stops reading (the chat's
 Stop button, a closed tab) generation is cancelled at the next token instead of running to ``max_new_tokens``.
+
+``stream_reply``/``reply`` give what a person reads: for the instruction template, the answer alone (ended by a
+stop sequence at the next template header); the Chat tab and ``rlhf generate`` both print them, so they agree.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 from typing import Any, Iterator, Sequence, Union
 
 from rlhf.errors import ConfigError
+from rlhf.formatting.replies import answer_ended, answer_text, nothing_said
 
 Messages = Sequence[dict]
 Prompt = Union[str, Messages]
@@ -41,43 +45,92 @@ def stream_generate(model_ref: str, prompt: Prompt, max_new_tokens: int = 64, te
                     top_p: float = 0.95, top_k: int = 0, do_sample: bool = True, repetition_penalty: float = 1.0,
                     seed: int | None = None) -> Iterator[str]:
     """Yield the completion so far, growing as tokens arrive (what a chat box displays at each update)."""
-    import torch
-    from transformers import StoppingCriteriaList, TextIteratorStreamer
+    yield from _Generation(model_ref, prompt, dict(
+        max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
+        repetition_penalty=repetition_penalty), seed).stream()
 
-    from rlhf.inference.loading import load_for_generation
 
-    loaded = load_for_generation(model_ref)
-    inputs = encode_prompt(loaded.tokenizer, prompt, loaded.device)
-    kwargs = generation_kwargs(loaded.tokenizer, max_new_tokens, temperature, top_p, top_k, do_sample,
-                               repetition_penalty)
-    streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    cancel = threading.Event()
-    failure: list[BaseException] = []
+def stream_reply(model_ref: str, prompt: Prompt, prompt_format: str = "raw", max_new_tokens: int = 64,
+                 temperature: float = 0.7, top_p: float = 0.95, top_k: int = 0, do_sample: bool = True,
+                 repetition_penalty: float = 1.0, seed: int | None = None) -> Iterator[str]:
+    """The reply so far, as the chat shows it and ``rlhf generate --template/--chat`` prints it.
 
-    def work() -> None:
-        try:
-            if seed is not None:
-                torch.manual_seed(seed)
-            with torch.no_grad():
-                loaded.model.generate(**inputs, **kwargs, streamer=streamer,
-                                      stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]))
-        except BaseException as error:  # re-raised in the consumer; end() unblocks its iteration
-            failure.append(error)
-            streamer.end()
+    For the ``"template"`` format the reply is the answer only (see :mod:`rlhf.formatting.replies`), and
+    generation stops at the first template header after it. Other formats show the completion, stripped. A reply
+    that ends empty is replaced by a note with what the model emitted, end-of-text tokens included, so an empty
+    answer is never mistaken for a lost one.
+    """
+    template = prompt_format == "template"
+    run = _Generation(model_ref, prompt, dict(
+        max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k, do_sample=do_sample,
+        repetition_penalty=repetition_penalty), seed, stop_after_answer=template)
+    completion = ""
+    for completion in run.stream():
+        yield answer_text(completion) if template else completion.strip()
+    reply = answer_text(completion) if template else completion.strip()
+    yield reply or nothing_said(run.emitted)
 
-    thread = threading.Thread(target=work, name="rlhf-generate", daemon=True)
-    thread.start()
+
+def reply(model_ref: str, prompt: Prompt, prompt_format: str = "raw", **settings: Any) -> str:
+    """The whole reply: the last text :func:`stream_reply` yields."""
     text = ""
-    try:
-        for chunk in streamer:
-            if chunk:
-                text += chunk
-                yield text
-    finally:
-        cancel.set()
-        thread.join()
-    if failure:
-        raise failure[0]
+    for text in stream_reply(model_ref, prompt, prompt_format, **settings):
+        pass
+    return text
+
+
+class _Generation:
+    """One streamed ``model.generate`` in a background thread; ``emitted`` holds all its new tokens as text
+    (special tokens included) once the stream has ended."""
+
+    def __init__(self, model_ref: str, prompt: Prompt, settings: dict[str, Any], seed: int | None,
+                 stop_after_answer: bool = False):
+        from rlhf.inference.loading import load_for_generation
+
+        self.loaded = load_for_generation(model_ref)
+        self.inputs = encode_prompt(self.loaded.tokenizer, prompt, self.loaded.device)
+        self.kwargs = generation_kwargs(self.loaded.tokenizer, **settings)
+        self.seed = seed
+        self.stop_after_answer = stop_after_answer
+        self.emitted = ""
+
+    def stream(self) -> Iterator[str]:
+        import torch
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        tokenizer, start = self.loaded.tokenizer, self.inputs["input_ids"].shape[1]
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancel = threading.Event()
+        criteria = [_Cancelled(cancel)] + ([_AnswerEnded(tokenizer, start)] if self.stop_after_answer else [])
+        failure: list[BaseException] = []
+        output: list[Any] = []
+
+        def work() -> None:
+            try:
+                if self.seed is not None:
+                    torch.manual_seed(self.seed)
+                with torch.no_grad():
+                    output.append(self.loaded.model.generate(**self.inputs, **self.kwargs, streamer=streamer,
+                                                             stopping_criteria=StoppingCriteriaList(criteria)))
+            except BaseException as error:  # re-raised in the consumer; end() unblocks its iteration
+                failure.append(error)
+                streamer.end()
+
+        thread = threading.Thread(target=work, name="rlhf-generate", daemon=True)
+        thread.start()
+        text = ""
+        try:
+            for chunk in streamer:
+                if chunk:
+                    text += chunk
+                    yield text
+        finally:
+            cancel.set()
+            thread.join()
+        if failure:
+            raise failure[0]
+        if output:
+            self.emitted = tokenizer.decode(output[0][0, start:], skip_special_tokens=False)
 
 
 def encode_prompt(tokenizer, prompt: Prompt, device: str) -> dict[str, Any]:
@@ -126,6 +179,19 @@ def _check_messages(messages: Any) -> list[dict]:
     if not messages:
         raise ConfigError("prompt: the message list is empty.")
     return list(messages)
+
+
+class _AnswerEnded:
+    """A stop sequence for the template: ends generation once a template header follows the answer's text."""
+
+    def __init__(self, tokenizer, prompt_length: int):
+        self.tokenizer, self.prompt_length = tokenizer, prompt_length
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        return torch.tensor([answer_ended(text) for text in texts], dtype=torch.bool, device=input_ids.device)
 
 
 class _Cancelled:

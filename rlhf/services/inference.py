@@ -68,15 +68,6 @@ def prompt_for(message: str, context: str = "", history: list[dict] | None = Non
     return fill_template(message, context, "").rstrip()
 
 
-def clean_reply(text: str, prompt_format: str) -> str:
-    """Cut a template reply where the model starts a new section ("### Instruction: …"): the answer ends there."""
-    if prompt_format == "template":
-        cut = text.find("###")
-        if cut >= 0:
-            text = text[:cut]
-    return text.strip()
-
-
 def token_sequences(sequences: tuple[tuple[str, ...], ...], columns: list[str]) -> dict[str, tuple[str, ...]]:
     """The texts one row trains on (the task's ``sequences``), named by their last column ("chosen" for DPO's
     prompt + chosen), limited to the columns present; else the first text-like column there is."""
@@ -140,16 +131,16 @@ class Inference:
     def generate(self, path: str, prompt, prompt_format: str = "template", max_new_tokens: int = 64,
                  temperature: float = 0.7, top_p: float = 0.95, top_k: int = 0, repetition_penalty: float = 1.0,
                  seed: int | None = None) -> Iterator[str]:
-        """The reply so far, growing as tokens arrive (cleaned for ``prompt_format``)."""
-        from rlhf.inference.generation import stream_generate
+        """The reply so far, growing as tokens arrive, as :func:`rlhf.inference.generation.stream_reply` gives it
+        (what ``rlhf generate`` prints for the same settings)."""
+        from rlhf.inference.generation import stream_reply
 
         model_libraries()
         quiet_loading()
-        for text in stream_generate(path, prompt, max_new_tokens=int(max_new_tokens),
-                                    temperature=float(temperature), top_p=float(top_p), top_k=int(top_k),
-                                    repetition_penalty=float(repetition_penalty),
-                                    seed=None if seed in (None, "", -1) else int(seed)):
-            yield clean_reply(text, prompt_format)
+        yield from stream_reply(path, prompt, prompt_format, max_new_tokens=int(max_new_tokens),
+                                temperature=float(temperature), top_p=float(top_p), top_k=int(top_k),
+                                repetition_penalty=float(repetition_penalty),
+                                seed=None if seed in (None, "", -1) else int(seed))
 
     def score(self, path: str, texts: list[str], prompt: str = "", context: str = "") -> list[float]:
         """One reward per text; with ``prompt``, each text is a response formatted as the reward model's training

@@ -165,7 +165,7 @@ def wire(ctx: Ctx) -> None:
                 close = getattr(stream, "close", None)
                 if close:
                     close()
-        ended = text or "(no text: the model ended at once)"
+        ended = text or "(no text: the model gave no reply)"  # a reply that ends empty says what was emitted
         yield shown(history + turn + [{"role": "assistant", "content": ended}],
                base_history + (turn + [{"role": "assistant", "content": base_text or "(no text)"}] if compare else []),
                "")
