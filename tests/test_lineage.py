@@ -82,7 +82,8 @@ def test_a_run_trained_from_the_starter_gets_the_starters_defaults(tmp_path, tas
     plan = plan_for(task, str(sft), algorithm or "ppo")
 
     assert plan.defaults_for is Defaults.STARTER and plan.to_dict()["defaults_for"] == "starter"
-    assert plan.args["learning_rate"] == spec(task).starter_learning_rate
+    assert plan.args["learning_rate"] == (plan.trainer.starter_learning_rate or spec(task).starter_learning_rate)
+    assert plan.args["learning_rate"] >= 1e-4  # TRL's are 1e-6 to 1.41e-5
     if task == "rl":
         assert plan.args.get("max_new_tokens", plan.args.get("max_completion_length")) == 32
 

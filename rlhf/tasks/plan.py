@@ -81,7 +81,7 @@ class Resolver:
 
     def default_learning_rate(self) -> float:
         if self.starter_defaults:
-            return self.spec.starter_learning_rate
+            return self.trainer.starter_learning_rate or self.spec.starter_learning_rate
         factor = LORA_LEARNING_RATE_FACTOR if self.config.lora.use_peft else 1.0
         return self.trainer.default_learning_rate * factor
 

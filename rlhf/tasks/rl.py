@@ -25,8 +25,11 @@ SPEC = TaskSpec(
     train_columns=("prompt",),
     sequences=(("prompt",),),
     model_kind=ModelKind.CAUSAL,
-    trainers={"grpo": Trainer("trl", "GRPOConfig", "GRPOTrainer", 1e-6, words="GRPO (TRL `GRPOTrainer`)"),
-              "rloo": Trainer("trl", "RLOOConfig", "RLOOTrainer", 1e-6, words="RLOO (TRL `RLOOTrainer`)"),
+    # GRPO's and RLOO's group baselines take a larger step on the starter than PPO's clipped updates can
+    trainers={"grpo": Trainer("trl", "GRPOConfig", "GRPOTrainer", 1e-6, starter_learning_rate=1e-3,
+                              words="GRPO (TRL `GRPOTrainer`)"),
+              "rloo": Trainer("trl", "RLOOConfig", "RLOOTrainer", 1e-6, starter_learning_rate=1e-3,
+                              words="RLOO (TRL `RLOOTrainer`)"),
               "ppo": Trainer("rlhf.tasks.ppo", "PPOSettings", "PPOTrainer", 1.41e-5, words=PPO_WORDS)},
     starter_learning_rate=2e-4,
     card=Card("a causal language model, trained with reinforcement learning from a reward using {trainer}", ""),
@@ -39,6 +42,8 @@ SPEC = TaskSpec(
 
 # -- resolve ----------------------------------------------------------------------------------------------------
 
+STARTER_GROUPS_PER_STEP = 4  # GRPO/RLOO on the starter: prompts per step, each with num_generations completions
+
 def _max_completion(r) -> int:
     rl = r.config.rl
     return rl.max_completion_length or rl.max_new_tokens or (32 if r.starter_defaults else 256)
@@ -49,11 +54,13 @@ def resolve(r) -> dict[str, Any]:
         return _ppo_settings(r)
     rl, t = r.config.rl, r.config.training
     num_generations = rl.num_generations or 4
+    # one prompt's group a step is too noisy a reward to learn from in a few steps; the starter affords four
+    groups = STARTER_GROUPS_PER_STEP if r.starter_defaults else 1
     task_args: dict[str, Any] = dict(
         num_generations=num_generations,
         max_completion_length=_max_completion(r),
         temperature=rl.temperature,
-        per_device_train_batch_size=t.per_device_train_batch_size or num_generations,
+        per_device_train_batch_size=t.per_device_train_batch_size or groups * num_generations,
         generation_kwargs=rl.generation_kwargs or None,
     )
     if t.beta is not None:

@@ -42,6 +42,7 @@ class Trainer:
     trainer: str
     default_learning_rate: float  # the config class's own default, for real models
     experimental: bool = False  # TRL ships it under trl.experimental: its API may change between releases
+    starter_learning_rate: float | None = None  # on the starter, where this variant needs another than the task's
     words: str = ""  # for the card, where a task's variants differ ("GRPO (TRL `GRPOTrainer`)")
 
     def classes(self) -> tuple[type, type]:
