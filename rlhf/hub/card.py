@@ -276,8 +276,9 @@ def _classifier_snippet(repo: str, adapter: bool) -> str:
                 f"model = AutoModelForSequenceClassification.from_pretrained({repo}).eval()")
     return head + (
         "\n\n\ndef score(text: str) -> float:\n"
-        "    \"\"\"One reward per text (prompt and response together): higher is preferred.\"\"\"\n"
-        "    inputs = tokenizer(text, return_tensors=\"pt\", truncation=True)\n"
+        "    \"\"\"One reward per text (prompt and response together): higher is preferred. The text ends in the\n"
+        "    EOS token, as TRL's RewardTrainer trained on it.\"\"\"\n"
+        "    inputs = tokenizer(text + (tokenizer.eos_token or \"\"), return_tensors=\"pt\", truncation=True)\n"
         "    with torch.no_grad():\n"
         "        return model(**inputs).logits[0, 0].item()\n\n\n"
         "prompt = \"Name a primary colour.\\n\"\n"
