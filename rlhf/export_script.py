@@ -32,6 +32,7 @@ from rlhf.errors import ConfigError, HubUnreachableError
 from rlhf.runs.config import RunConfig
 
 DEFAULT_OUTPUT_DIR = "trl-output"
+EXPORT_SUFFIX = "-export"  # an exported run's script writes to <run>-export, not to the run's folder
 BUILDERS = {"jsonl": "json", "json": "json", "csv": "csv", "parquet": "parquet", "arrow": "arrow"}
 # Modules an inlined PPO module may import besides the standard library: what the script needs anyway.
 PPO_ALLOWED_IMPORTS = {"torch", "transformers", "peft", "safetensors", "__future__"}
@@ -289,9 +290,22 @@ if __name__ == "__main__":
 
 # -- public API ---------------------------------------------------------------------------------------------------
 
-def export_script_from_file(config_path: str | Path) -> str:
-    """The script for a saved ``config.yaml`` (a run folder's, or one written by hand)."""
-    return export_script(RunConfig.load(config_path), origin=str(config_path))
+def export_dir(run_id: str) -> str:
+    """Where an exported run's script writes: a new folder beside where it is run, never the run's own folder
+    (running the script there would overwrite the run the app shows)."""
+    return f"{Path(run_id).name}{EXPORT_SUFFIX}"
+
+
+def export_script_from_file(config_path: str | Path, output_dir: str | None = None) -> str:
+    """The script for a saved ``config.yaml`` (a run folder's, or one written by hand). A run folder's config
+    names that folder as its output: the script writes to ``output_dir``, by default ``<run>-export``."""
+    config = RunConfig.load(config_path)
+    folder = Path(config_path).resolve().parent
+    if output_dir is None and config.output_dir and Path(config.output_dir).resolve() == folder:
+        output_dir = export_dir(folder.name)
+    if output_dir is not None:
+        config = dataclasses.replace(config, output_dir=output_dir)
+    return export_script(config, origin=str(config_path))
 
 
 def export_script(config: RunConfig, origin: str = "a run config") -> str:
@@ -333,7 +347,7 @@ class _ScriptWriter:
         c = self.config
         what = self.spec.title + (f" ({self.spec.variant(c).upper()})" if self.spec.variant(c) else "")
         title = f"{what[0].upper() + what[1:]} of {c.model} on {c.data.dataset}, reproducing rlhf run " \
-                f"'{c.run_name or Path(c.output_dir).name}'."
+                f"'{c.run_name or Path(c.output_dir).name.removesuffix(EXPORT_SUFFIX)}'."
         notes = "".join("\n" + textwrap.fill(n, 110) + "\n" for n in self.notes)
         return HEADER.format(title=title, origin=self.origin, date=datetime.date.today().isoformat(),
                              config_cls=self.trainer.config, notes=notes,

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from rlhf.errors import ConfigError
 
 RUNS_TTL_S = 1.0
+SAME_SUBMISSION_S = 2.0  # a second identical Start within this is a double-click, not a new run
 PLANS_KEPT = 32
 # Fields the settings dict may not set: the run's identity, its data and its code have their own arguments.
 NOT_SETTABLE = ("task", "model", "output_dir", "formatting_func", "formatting_code", "function", "reward_func",
@@ -26,8 +27,8 @@ NOT_SETTABLE = ("task", "model", "output_dir", "formatting_func", "formatting_co
 PLACEHOLDER_REWARD = SimpleNamespace(
     source="def reward_func(completions, **kwargs):\n    return [0.0] * len(completions)\n", function="reward_func")
 # The public part of a run's metrics (see summary).
-SUMMARY_METRICS = ("loss", "train_loss", "eval_loss", "reward", "accuracy", "eval_accuracy", "rewards/accuracies",
-                   "rewards/margins", "margin", "learning_rate", "epoch")
+SUMMARY_METRICS = ("loss", "train_loss", "eval_loss", "reward", "objective/rlhf_reward", "accuracy", "eval_accuracy",
+                   "rewards/accuracies", "rewards/margins", "margin", "learning_rate", "epoch")
 
 
 # -- settings → RunConfig ------------------------------------------------------------------------------------------
@@ -196,13 +197,15 @@ class Runs:
         self.ttl_s = ttl_s
         self._runs: tuple[float, list[dict[str, Any]]] = (0.0, [])
         self._lock = threading.Lock()  # short critical sections only (the listing)
+        self._recent: dict[tuple[str, str], tuple[float, str]] = {}  # (owner, config) → (when, run id)
+        self._submitting = threading.Lock()
 
     def all(self) -> list[dict[str, Any]]:
         """Every run, newest first. Every open page polls this, so the listing is shared for ``ttl_s``."""
         with self._lock:
             listed_at, runs = self._runs
         if time.monotonic() - listed_at > self.ttl_s:
-            runs = self.manager.list_runs()
+            runs = [self._with_rewards(run) for run in self.manager.list_runs()]
             with self._lock:
                 self._runs = (time.monotonic(), runs)
         return runs
@@ -231,9 +234,33 @@ class Runs:
 
         return _read_yaml(self.runs_dir / run_id / "config.yaml")
 
-    def submit(self, run) -> dict[str, Any]:
-        """Queue a validated RunConfig: ``{"run_id", "status", "queue_position"}``."""
-        run_id = self.manager.submit(run)
+    def _with_rewards(self, run: dict[str, Any]) -> dict[str, Any]:
+        """An RL run's status with its algorithm and reward sources (read from its config.yaml), so a listing
+        says "RL · PPO · reward: rm-run" rather than only the task."""
+        from rlhf.tasks.registry import spec
+
+        try:
+            if not run.get("task") or not spec(run["task"]).rewarded:
+                return run
+            rl = self.config(run["id"]).get("rl") or {}
+        except Exception:  # an unknown task or an unreadable config: the plain status
+            return run
+        return {**run, "algorithm": rl.get("algorithm"), "reward_models": list(rl.get("reward_models") or []),
+                "reward_function": rl.get("reward_function") if (rl.get("reward_code") or rl.get("reward_func"))
+                else None}
+
+    def submit(self, run, owner: str = "") -> dict[str, Any]:
+        """Queue a validated RunConfig: ``{"run_id", "status", "queue_position"}``. The same config submitted
+        again by the same owner within :data:`SAME_SUBMISSION_S` (a double-click on Start) is the same run."""
+        settings = {k: v for k, v in run.to_dict().items() if k not in ("output_dir", "run_name")}  # set by submit
+        key = (owner, json.dumps(settings, sort_keys=True, default=str))
+        with self._submitting:
+            now = time.monotonic()
+            self._recent = {k: v for k, v in self._recent.items() if now - v[0] < SAME_SUBMISSION_S}
+            if key in self._recent:
+                return self.brief(self._recent[key][1])
+            run_id = self.manager.submit(run)
+            self._recent[key] = (now, run_id)
         self.forget()
         return self.brief(run_id)
 
@@ -257,12 +284,46 @@ class Runs:
         from rlhf.runs.events import read_events
 
         path = self.runs_dir / run_id
-        status = self.manager.status(run_id)
+        status = self._with_rewards(self.manager.status(run_id))
         events = read_events(path / "events.jsonl")
+        history = [e for e in events if "status" not in e and "step" in e]
         return {"run": summary(status, ref), "metrics": status.get("metrics") or {},
-                "history": [e for e in events if "status" not in e and "step" in e],
-                "statuses": [e for e in events if "status" in e],
+                "history": history, "statuses": [e for e in events if "status" in e],
+                "notes": [e for e in events if "status" not in e and "step" not in e],
+                "progress": progress(read_plan(path), events, status),
                 "log": tail_lines(path / "stdout.log", log_lines)}
+
+
+def read_plan(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def progress(plan: dict[str, Any], events: list[dict[str, Any]], status: dict[str, Any]) -> dict[str, Any]:
+    """How far a run is: ``{"step", "total", "eta_s"}``. The total is the plan's ``max_steps``, or, for a run by
+    epochs, the prepared train rows over the effective batch; the ETA extrapolates the pace of the logged steps
+    (None until two steps are logged or when the total is unknown)."""
+    args = plan.get("args") or {}
+    steps = [(e["time"], e["step"]) for e in events
+             if "status" not in e and isinstance(e.get("step"), (int, float)) and isinstance(e.get("time"), float)]
+    step = status.get("step") or (steps[-1][1] if steps else 0)
+    total = args.get("max_steps") if isinstance(args.get("max_steps"), int) and args["max_steps"] > 0 else None
+    if total is None:
+        prepared = next((e["prepared"] for e in reversed(events) if isinstance(e.get("prepared"), dict)), {})
+        rows = (prepared.get("splits") or {}).get("train") or prepared.get("rows")
+        batch = (args.get("per_device_train_batch_size") or 0) * (args.get("gradient_accumulation_steps") or 1)
+        epochs = args.get("num_train_epochs")
+        if rows and batch and isinstance(epochs, (int, float)):
+            import math
+
+            total = math.ceil(rows / batch) * math.ceil(epochs) or None
+    eta = None
+    if total and len(steps) >= 2 and steps[-1][1] > steps[0][1]:
+        pace = (steps[-1][0] - steps[0][0]) / (steps[-1][1] - steps[0][1])
+        eta = max(0.0, (total - steps[-1][1]) * pace)
+    return {"step": step, "total": total, "eta_s": eta}
 
 
 def summary(run: dict[str, Any], ref: Callable[[str | None], str] = lambda x: x or "") -> dict[str, Any]:
@@ -271,7 +332,9 @@ def summary(run: dict[str, Any], ref: Callable[[str | None], str] = lambda x: x 
     return {"id": run["id"], "task": run.get("task"), "model": ref(run.get("model")) or None,
             "status": run["status"], "step": run.get("step"), "queue_position": run.get("queue_position"),
             "error": run.get("error"), "created": run.get("created"), "started": run.get("started"),
-            "ended": run.get("ended"), "metrics": {k: metrics[k] for k in SUMMARY_METRICS if k in metrics}}
+            "ended": run.get("ended"), "metrics": {k: metrics[k] for k in SUMMARY_METRICS if k in metrics},
+            **({"algorithm": run.get("algorithm"), "reward_models": [ref(m) for m in run.get("reward_models") or []],
+                "reward_function": run.get("reward_function")} if "algorithm" in run else {})}
 
 
 def tail_lines(path: Path, count: int) -> list[str]:

@@ -280,7 +280,7 @@ class Api:
             raise ConfigError(self.settings.access_note() or "Training is not allowed here.")
         run = self._config(task, caller, model, dataset, code, settings, reward_code, config, split)
         run_service.check_models(run)
-        result = self.runs.submit(run)
+        result = self.runs.submit(run, caller.owner)  # a double-click on Start is one run
         write_owner(self.runs_dir / result["run_id"], caller.owner)
         self.runs.forget()
         return result
@@ -319,9 +319,9 @@ class Api:
         return self.runs.resume(self._run_dir(run_id, caller).name)
 
     def export_script(self, run_id: str, caller: Caller) -> str:
-        from rlhf.export_script import export_script_from_file
+        from rlhf.export_script import export_dir, export_script_from_file
 
-        script = export_script_from_file(self._run_dir(run_id, caller) / "config.yaml")
+        script = export_script_from_file(self._run_dir(run_id, caller) / "config.yaml", export_dir(run_id))
         if self.settings.public:  # no server paths on a public page
             script = script.replace(str(self.runs_dir.resolve()), "runs")
         return script
