@@ -28,6 +28,10 @@ CSS = """
 .rlhf-note { color: var(--body-text-color-subdued); }
 #rlhf-status { font-size: 0.9em; color: var(--body-text-color-subdued); }
 #format-results pre, #format-results pre code { white-space: pre-wrap; word-break: break-word; }
+/* a button beside its message keeps its height when the message is a long error */
+.rlhf-actions { align-items: flex-start !important; }
+.rlhf-actions > button { align-self: flex-start; }
+progress { vertical-align: middle; width: 12em; }
 """
 TIMER_S = 2.0
 
@@ -50,23 +54,25 @@ def build_app(settings: AppSettings, api: Api | None = None) -> gr.Blocks:
                         "**Data → Format → Preview → Train → Chat & Score → Hub**.")
         status = gr.Markdown(lambda: status_line(api), elem_id="rlhf-status")
         status_timer = gr.Timer(TIMER_S)
+        tabs: dict[str, gr.Tab] = {}
         with gr.Tabs():
-            with gr.Tab("Data", id="data"):
+            with gr.Tab("Data", id="data") as tabs["data"]:
                 data.build(ctx)
-            with gr.Tab("Format", id="format"):
+            with gr.Tab("Format", id="format") as tabs["format"]:
                 format_tab.build(ctx)
-            with gr.Tab("Preview", id="preview"):
+            with gr.Tab("Preview", id="preview") as tabs["preview"]:
                 preview.build(ctx)
-            with gr.Tab("Train", id="train"):
+            with gr.Tab("Train", id="train") as tabs["train"]:
                 train.build(ctx)
-            with gr.Tab("Chat & Score", id="chat"):
+            with gr.Tab("Chat & Score", id="chat") as tabs["chat"]:
                 chat.build(ctx)
-            with gr.Tab("Hub", id="hub"):
+            with gr.Tab("Hub", id="hub") as tabs["hub"]:
                 hub.build(ctx)
         endpoints.register(api)  # first, so the public names are theirs (UI events get private, suffixed ones)
         for tab in (data, format_tab, preview, train, chat, hub):
             tab.wire(ctx)
         _wire_session(ctx, demo)
+        train.wire_page(ctx, demo, tabs)
         _wire_model_lists(ctx)
 
         def refresh_status():

@@ -14,6 +14,27 @@ PALETTE = ("#2563eb", "#f97316", "#16a34a", "#dc2626", "#9333ea", "#0891b2", "#c
 
 LOSS_KEYS = {"loss": "train loss", "eval_loss": "eval loss", "loss/policy": "policy loss",
              "loss/value": "value loss"}
+# Vega-Lite cuts legend labels at 160 px (about 24 characters); the plots' legends cannot be widened from here,
+# so series get short names: TRL's log names without their namespaces.
+SERIES_NAMES = {"objective/rlhf_reward": "reward − KL", "objective/kl": "KL", "rewards/accuracies": "accuracy",
+                "rewards/margins": "margin", "eval_rewards/accuracies": "eval accuracy",
+                "eval_rewards/margins": "eval margin"}
+LEGEND_CHARS = 22
+
+
+def series_name(key: str) -> str:
+    """A metric's name in a legend: a loss by what it is, ``rewards/<function>/mean`` by its function, at most
+    :data:`LEGEND_CHARS` characters (the middle elided, so ``eval_`` and the end stay readable)."""
+    name = LOSS_KEYS.get(key) or SERIES_NAMES.get(key)
+    if name is None:
+        name = key
+        if name.startswith(("rewards/", "eval_rewards/")) and name.endswith("/mean"):
+            name = name.replace("rewards/", "", 1).removesuffix("/mean")
+        name = name.replace("eval_", "eval ", 1) if name.startswith("eval_") else name
+    if len(name) > LEGEND_CHARS:
+        keep = LEGEND_CHARS - 1
+        name = name[:keep // 2] + "…" + name[-(keep - keep // 2):]
+    return name
 
 
 def _number(value: Any) -> float | None:
@@ -54,8 +75,26 @@ def metric_rows(events: Iterable[dict[str, Any]], keep) -> list[dict[str, Any]]:
                 continue
             number = _number(value)
             if number is not None:
-                rows.append({"step": step, "value": number, "series": LOSS_KEYS.get(key, key)})
+                rows.append({"step": step, "value": number, "series": series_name(key)})
     return rows
+
+
+def drawable(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(curves, lone)``: a line plot draws nothing for a series with one point (an evaluation only at the end,
+    the first one of several), so such points are kept apart and said in words (:func:`lone_caption`) rather
+    than named in a legend with nothing drawn."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["series"]] = counts.get(row["series"], 0) + 1
+    return ([r for r in rows if counts[r["series"]] > 1], [r for r in rows if counts[r["series"]] == 1])
+
+
+def lone_caption(lone: list[dict[str, Any]]) -> str | None:
+    """The single-point series of a plot as text under it, e.g. "eval loss 2.465 at step 20"."""
+    if not lone:
+        return None
+    return " · ".join(f"{r['series']} {r['value']:.4g} at step {r['step']:g}" for r in lone) + \
+        " (one point so far: a curve appears from the second)"
 
 
 def frame(rows: list[dict[str, Any]]):
@@ -68,18 +107,24 @@ def frame(rows: list[dict[str, Any]]):
                          "series": pd.Series([r["series"] for r in rows], dtype="object").astype(str)})
 
 
-def run_frames(events: list[dict[str, Any]], task: str | None) -> dict[str, Any]:
-    """``{"loss": df, "reward": df, "quality": df}``; an empty frame (with the columns) where nothing was logged
-    or where the task's spec shows no such plot (:attr:`rlhf.tasks.spec.TaskSpec.plots`)."""
+PLOTTED = {"loss": lambda k: k in LOSS_KEYS, "reward": _is_reward, "quality": _is_quality}
+
+
+def run_rows(events: list[dict[str, Any]], task: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Each plot's rows (``loss``, ``reward``, ``quality``); none where the task's spec shows no such plot
+    (:attr:`rlhf.tasks.spec.TaskSpec.plots`)."""
     from rlhf.tasks.spec import Plot
     from rlhf.ui.tasks import plots
 
-    shown = plots(task)
-    return {
-        "loss": frame(metric_rows(events, lambda k: k in LOSS_KEYS)),
-        "reward": frame(metric_rows(events, _is_reward)) if Plot.REWARD in shown else frame([]),
-        "quality": frame(metric_rows(events, _is_quality)) if Plot.QUALITY in shown else frame([]),
-    }
+    shown = {"loss", *(name for name, plot in (("reward", Plot.REWARD), ("quality", Plot.QUALITY))
+                       if plot in plots(task))}
+    return {name: metric_rows(events, keep) if name in shown else [] for name, keep in PLOTTED.items()}
+
+
+def run_frames(events: list[dict[str, Any]], task: str | None) -> dict[str, Any]:
+    """``{"loss": df, "reward": df, "quality": df}``; an empty frame (with the columns) where nothing was logged
+    or where the task's spec shows no such plot."""
+    return {name: frame(rows) for name, rows in run_rows(events, task).items()}
 
 
 def histogram(lengths: dict[str, list[int]], bins: int = 20):
