@@ -337,17 +337,30 @@ def _describe_formatting(config: RunConfig) -> str:
     if data.formatting_code:
         from rlhf.compat.tasks import describe_run_source
 
-        return describe_run_source(data.formatting_code) or f"`{data.function}`, written in the app's editor"
+        return (describe_run_source(data.formatting_code) or _from_template(data.function, data.formatting_code)
+                or f"`{data.function}`, written in the app's editor")
     if data.formatting_func:
         return f"`{data.function}` from `{Path(data.formatting_func).name}`"
     return "none given: plain columns were used as they are, or the task's template for dolly-style Argilla data"
+
+
+def _from_template(function: str, code: str, kind: str = "") -> str | None:
+    """The app's editors start from rlhf's templates: code left as the template is said to be the template
+    (``None`` for code that was changed)."""
+    from rlhf.formatting.templates import TEMPLATE_DIR
+
+    for path in sorted(TEMPLATE_DIR.glob("*.py")):
+        if not path.name.startswith("_") and path.read_text(encoding="utf-8").strip() == (code or "").strip():
+            return f"{kind}`{function}` from rlhf's template `{path.name}`, unchanged"
+    return None
 
 
 def _describe_rewards(config: RunConfig) -> str:
     rl = config.rl
     sources = [f"reward model {_describe_lineage(m)}" for m in rl.reward_models]
     if rl.reward_code:
-        sources.append(f"reward function `{rl.reward_function}`, written in the app's editor")
+        sources.append(_from_template(rl.reward_function, rl.reward_code, "reward function ")
+                       or f"reward function `{rl.reward_function}`, written in the app's editor")
     elif rl.reward_func:
         sources.append(f"reward function `{rl.reward_function}` from `{Path(rl.reward_func).name}`")
     return "; ".join(sources) + ("; summed" if len(sources) > 1 else "")

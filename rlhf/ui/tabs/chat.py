@@ -44,6 +44,8 @@ class ChatTab:
     score_example: gr.Button
     score_message: gr.Markdown
     scores: gr.Dataframe
+    scores_empty: gr.Markdown  # what to do, until the first scores
+    base_column: gr.Column  # the base model's chat, shown with Compare
 
 
 def build(ctx: Ctx) -> ChatTab:
@@ -56,15 +58,20 @@ def build(ctx: Ctx) -> ChatTab:
         compare = gr.Checkbox(False, label="Compare with the base model", min_width=200)
         base = gr.Dropdown(starter, value="starter", label="Base model", allow_custom_value=True, visible=False,
                            min_width=300)
-    with gr.Row():
-        chatbot = gr.Chatbot(label="Model", height=340, placeholder="Replies appear here.")
-        base_chatbot = gr.Chatbot(label="Base model", height=340, visible=False)
+    with gr.Row():  # labels above the chats, not over them (a chatbot's own label covers its first message)
+        with gr.Column():
+            gr.Markdown("**Model**")
+            chatbot = gr.Chatbot(show_label=False, height=340, placeholder="Replies appear here.")
+        with gr.Column(visible=False) as base_column:
+            gr.Markdown("**Base model**, for comparison")
+            base_chatbot = gr.Chatbot(show_label=False, height=340,
+                                      placeholder="The base model's replies to the same messages appear here.")
     with gr.Row(equal_height=True):
         message = gr.Textbox(label="Instruction", placeholder="Ask something, e.g. Is a toad a frog?", lines=2,
                              scale=3)
         context = gr.Textbox(label="Context (optional)", lines=2, scale=2,
                              placeholder="Filled into '### Context:' of the instruction template")
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_classes="rlhf-actions"):
         send = gr.Button("Send", variant="primary", scale=0, min_width=110, size="md")
         stop = gr.Button("Stop", variant="stop", scale=0, min_width=90, size="md")
         clear = gr.Button("Clear", scale=0, min_width=90, size="md")
@@ -92,27 +99,29 @@ def build(ctx: Ctx) -> ChatTab:
         score_context = gr.Textbox(label="Context (optional)", scale=2)
     texts = gr.Textbox(label="Texts or responses, one per line", lines=4,
                        placeholder="Yes\nBoth frogs and toads are amphibians…")
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_classes="rlhf-actions"):
         score = gr.Button("Score", variant="primary", scale=0, min_width=110, size="md")
         score_example = gr.Button("Example: a good and a bad answer", scale=0, min_width=300, size="md")
         score_message = gr.Markdown()
+    scores_empty = gr.Markdown("*No scores yet: choose a reward model, type one text per line (or press the "
+                               "example), then **Score**.*", elem_classes="rlhf-note")
     scores = gr.Dataframe(headers=["text", "score"], datatype=["str", "number"], interactive=False, wrap=True,
-                          value=None, label="Scores")
+                          value=None, label="Scores", visible=False)
     ctx.chat = ChatTab(model=model, compare=compare, base_model=base, chatbot=chatbot, base_chatbot=base_chatbot,
                        input=message, context=context, send=send, stop=stop, clear=clear, example=example,
                        message=chat_message, prompt_format=prompt_format,
                        generation=[max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
                        reward_model=reward_model, score_prompt=score_prompt, score_context=score_context,
                        score_texts=texts, score=score, score_example=score_example, score_message=score_message,
-                       scores=scores)
+                       scores=scores, scores_empty=scores_empty, base_column=base_column)
     return ctx.chat
 
 
 def wire(ctx: Ctx) -> None:
     api, t, settings, browser_id = ctx.api, ctx.chat, ctx.settings, ctx.shared.browser_id
 
-    t.compare.change(lambda on: {t.base_model: gr.update(visible=on), t.base_chatbot: gr.update(visible=on)},
-                     t.compare, [t.base_model, t.base_chatbot], queue=False, **PRIVATE)
+    t.compare.change(lambda on: {t.base_model: gr.update(visible=on), t.base_column: gr.update(visible=on)},
+                     t.compare, [t.base_model, t.base_column], queue=False, **PRIVATE)
 
     def pick(model: str, browser_id: str, request: gr.Request):
         """Choosing a run proposes the model it was trained from as the one to compare against."""
@@ -198,11 +207,12 @@ def wire(ctx: Ctx) -> None:
             f"; preferred: line {best + 1}." if len(values) > 1 else ".") + (
             "" if (prompt or "").strip() else " No prompt: these are scores of raw text, not of responses in the "
                                               "template the reward model trained on.")
-        return {t.score_message: done(note), t.scores: [[line, value] for line, value in zip(lines, values)]}
+        return {t.score_message: done(note), t.scores_empty: gr.update(visible=False),
+                t.scores: gr.update(value=[[line, value] for line, value in zip(lines, values)], visible=True)}
 
     t.score.click(rate, [t.reward_model, t.score_prompt, t.score_context, t.score_texts, browser_id],
-                  [t.score_message, t.scores], concurrency_limit=settings.score_concurrency, concurrency_id="score",
-                  **PRIVATE)
+                  [t.score_message, t.scores, t.scores_empty], concurrency_limit=settings.score_concurrency,
+                  concurrency_id="score", **PRIVATE)
 
 
 def _text(content: Any) -> str:

@@ -45,8 +45,9 @@ def describe(info: dict[str, Any] | None) -> str:
 
 
 def hub_note(api) -> str:
-    return api.hub.note("only datasets already in this machine's cache can be loaded. Save a dataset to a file "
-                        "elsewhere and upload it instead.")
+    return api.hub.note("only datasets this app has already downloaded can be loaded from the Hub. To use another "
+                        "one, download it on a computer that can reach the Hub (the dataset page's Files tab), then "
+                        "choose **Upload a file** above.")
 
 
 def short(info: dict[str, Any] | None) -> str:

@@ -80,6 +80,9 @@ def _row_text(columns: list[str], row: list[Any]) -> str:
     return "\n".join(f"[{name}]\n{value}" for name, value in zip(columns, row))
 
 
+EMPTY_RESULTS = ("*No results yet: press **Run on 5 records** to see, record by record, what the function "
+                 "returns (or why it fails).*")
+
 @dataclass
 class FormatTab:
     access: gr.Markdown
@@ -110,14 +113,14 @@ def build(ctx: Ctx) -> FormatTab:
         terms = gr.Markdown(contract(DEFAULT_TASK, data, codes[DEFAULT_TASK]), elem_classes="rlhf-note")
     editor = gr.Code(codes[DEFAULT_TASK], language="python", lines=22, max_lines=40, label="formatting_func (Python)",
                      interactive=settings.open_code, elem_id="format-editor")
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_classes="rlhf-actions"):
         run = gr.Button("Run on 5 records", variant="primary", scale=0, min_width=180, size="md")
         reset = gr.Button("Reset to template", scale=0, min_width=180, size="md", interactive=settings.open_code)
         clear = gr.Button("Clear (plain columns / template)", scale=0, min_width=280, size="md",
                           interactive=settings.open_code)
         message = gr.Markdown("Runs the function on the first records of the dataset, in the sandbox.",
                               elem_classes="rlhf-note")
-    results = gr.Markdown("", container=True, padding=True, max_height=640, label="Result per record",
+    results = gr.Markdown(EMPTY_RESULTS, container=True, padding=True, max_height=640, label="Result per record",
                           elem_id="format-results")
     editor_task = gr.State(DEFAULT_TASK)
     codes_state = gr.State(codes)
@@ -134,7 +137,7 @@ def wire(ctx: Ctx) -> None:
         reward = task == tasks.REWARD
         label = "reward_func (Python)" if reward else "formatting_func (Python)"
         return {t.editor: gr.update(value=codes.get(task, ""), label=label), t.codes: codes, t.editor_task: task,
-                t.terms: contract(task, data, codes.get(task, "")), t.results: "", t.message: "",
+                t.terms: contract(task, data, codes.get(task, "")), t.results: EMPTY_RESULTS, t.message: "",
                 t.clear: gr.update(visible=not reward),
                 t.run: gr.update(value="Run on 5 examples" if reward else "Run on 5 records")}
 

@@ -13,6 +13,8 @@ import gradio as gr
 from rlhf.ui.tabs import PRIVATE, Ctx, done, problem, reports
 
 EMPTY_CARD = "*Select a finished run to preview its model card.*"
+PUSH = "Push to the Hub"
+PUSH_OFFLINE = "Push to the Hub (unavailable offline)"
 
 
 def render_card(card: str) -> str:
@@ -43,6 +45,13 @@ class HubTab:
     push: gr.Button
     message: gr.Markdown
     card: gr.Markdown
+    reachable: gr.State  # the Hub's reachability the push button last showed
+
+
+def push_button(allowed: bool, reachable: bool | None) -> dict:
+    """Push is off while the Hub cannot be reached, and says so on the button (the note above says why)."""
+    offline = reachable is False
+    return gr.update(interactive=allowed and not offline, value=PUSH_OFFLINE if offline else PUSH)
 
 
 def build(ctx: Ctx) -> HubTab:
@@ -61,13 +70,13 @@ def build(ctx: Ctx) -> HubTab:
         token = gr.Textbox(type="password", label="Hugging Face token (write access)", min_width=300,
                            placeholder="empty: HF_TOKEN" + (" or your sign-in" if settings.oauth else ""),
                            info="used for this push only; never stored")
-    with gr.Row(equal_height=True):
-        push = gr.Button("Push to the Hub", variant="primary", scale=0, min_width=180, size="md",
+    with gr.Row(elem_classes="rlhf-actions"):
+        push = gr.Button(PUSH, variant="primary", scale=0, min_width=180, size="md",
                          interactive=settings.open_code or settings.oauth)
         message = gr.Markdown()
     card = gr.Markdown(EMPTY_CARD, label="Model card preview", container=True, padding=True)
     ctx.hub = HubTab(status=status, run=run, repo_id=repo, private=private, merge=merge, token=token, push=push,
-                     message=message, card=card)
+                     message=message, card=card, reachable=gr.State("unknown"))
     return ctx.hub
 
 
@@ -100,3 +109,15 @@ def wire(ctx: Ctx) -> None:
 
     t.push.click(push, [t.run, t.repo_id, t.token, t.private, t.merge, browser_id], [t.message, t.status, t.token],
                  concurrency_limit=2, concurrency_id="push", **PRIVATE)
+
+    allowed = ctx.settings.open_code or ctx.settings.oauth
+
+    def follow_hub(shown: bool | None | str):
+        """The push button and the note follow the Hub's reachability (probed in the background)."""
+        reachable = api.hub.reachable
+        if reachable == shown:
+            return gr.skip()
+        return {t.push: push_button(allowed, reachable), t.status: hub_note(api), t.reachable: reachable}
+
+    ctx.shared.timer.tick(follow_hub, t.reachable, [t.push, t.status, t.reachable], show_progress="hidden",
+                          concurrency_limit=None, **PRIVATE)

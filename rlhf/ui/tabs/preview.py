@@ -13,8 +13,9 @@ from rlhf.ui.plots import color_map, histogram
 from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, reports
 from rlhf.ui.tabs.data import short
 
-EMPTY = ("Press **Prepare preview** to run the task's formatting function over the whole dataset (in the sandbox; "
-         "the result is cached, so training on the same rows later does not run it again).")
+EMPTY = ("*Nothing prepared yet for this task.* Press **Prepare preview** to run the task's formatting function "
+         "over the whole dataset (in the sandbox; the result is cached, so training on the same rows later does not "
+         "run it again): its rows, counts, drop reasons and token lengths appear here.")
 
 
 def counts(result: dict[str, Any]) -> str:
@@ -65,14 +66,17 @@ def build(ctx: Ctx) -> PreviewTab:
         train_size = gr.Slider(0.5, 1.0, value=tasks.setting_default("train_size"), step=0.05, label="train_size",
                                min_width=200, info=tasks.setting_help("train_size"))
         seed = gr.Number(tasks.setting_default("split_seed"), label="seed (split)", precision=0, min_width=120)
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_classes="rlhf-actions"):
         run = gr.Button("Prepare preview", variant="primary", scale=0, min_width=180, size="md")
         message = gr.Markdown()
     summary = gr.Markdown(EMPTY)
+    # both appear with a preview, and go when the task or the dataset changes (they would show another task's
+    # rows); shown afresh, the plot takes the new task's columns and axes
     table = gr.Dataframe(label="Prepared rows (train split, first 20)", interactive=False, wrap=True,
-                         max_height=460, value=None)
+                         max_height=460, value=None, visible=False)
     plot = gr.BarPlot(None, x="tokens", y="rows", color="column", title="Token lengths (train split)",
-                      x_title="tokens per row", y_title="rows", height=300, sort=None, x_label_angle=-45)
+                      x_title="tokens per row", y_title="rows", height=300, sort=None, x_label_angle=-45,
+                      visible=False)
     ctx.preview = PreviewTab(label=label, task=task, model=model, train_size=train_size, seed=seed, run=run,
                              message=message, summary=summary, table=table, plot=plot)
     return ctx.preview
@@ -107,12 +111,23 @@ def wire(ctx: Ctx) -> None:
                   for c in result["columns"]]
         lengths = (result.get("token_lengths") or {}).get("lengths") or {}
         bars = histogram(lengths)
-        plot = gr.update(value=bars, sort=list(dict.fromkeys(bars["tokens"])), color_map=color_map(bars, "column"))
+        # hidden since the last task or dataset change, the plot is drawn afresh: the new task's columns and bins
+        plot = gr.update(value=bars, sort=list(dict.fromkeys(bars["tokens"])), color_map=color_map(bars, "column"),
+                         visible=len(bars) > 0)
         return {t.message: done("Prepared."), t.summary: counts(result),
-                t.table: gr.update(value=rows, column_widths=widths), t.plot: plot}
+                t.table: gr.update(value=rows, column_widths=widths, visible=True), t.plot: plot}
 
-    t.run.click(prepare, [t.task, t.model, t.train_size, t.seed, shared.data_state, editor.codes, editor.editor_task,
-                          editor.editor, shared.browser_id],
-                [t.message, t.summary, t.table, t.plot], concurrency_limit=2, concurrency_id="preview", **PRIVATE)
-    shared.data_state.change(lambda data: {t.label: short(data), t.summary: EMPTY, t.table: None, t.plot: None},
-                             shared.data_state, [t.label, t.summary, t.table, t.plot], queue=False, **PRIVATE)
+    prepared = t.run.click(prepare, [t.task, t.model, t.train_size, t.seed, shared.data_state, editor.codes,
+                                     editor.editor_task, editor.editor, shared.browser_id],
+                           [t.message, t.summary, t.table, t.plot], concurrency_limit=2,
+                           concurrency_id="preview", **PRIVATE)
+
+    def forget() -> dict:
+        return {t.summary: EMPTY, t.message: "", t.table: gr.update(value=None, visible=False),
+                t.plot: gr.update(visible=False)}
+
+    shared.data_state.change(lambda data: {t.label: short(data), **forget()}, shared.data_state,
+                             [t.label, t.summary, t.message, t.table, t.plot], queue=False, **PRIVATE)
+    # a preview still under way is of the task before: it is cancelled, so its rows never show under the new one
+    t.task.change(forget, None, [t.summary, t.message, t.table, t.plot], queue=False, cancels=[prepared],
+                  **PRIVATE)
