@@ -119,6 +119,15 @@ def test_chat_prompt_is_the_template_prompt(tokenizer):
 
 
 @pytest.mark.slow
+def test_template_headers_and_empty_fields_are_one_token_each(tokenizer):
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer(PROMPT + " Yes.", add_special_tokens=False)["input_ids"])
+    context, response = tokens.index("### Context:"), tokens.index("### Response:")
+    assert tokens[0] == "### Instruction:"
+    assert response == context + 2  # the empty context between the headers is one token
+    assert tokens[response + 1] != "Ġ"  # the answer's first word carries its space: no lone space token
+
+
+@pytest.mark.slow
 def test_chat_template_takes_system_and_assistant_turns(tokenizer):
     messages = [
         {"role": "system", "content": "Be brief."},

@@ -13,6 +13,7 @@ import pathlib
 import time
 from typing import Callable, Optional
 
+from rlhf.formatting.replies import TEMPLATE_HEADERS
 from rlhf.starter import corpus
 from rlhf.starter.recipe import RECIPE, Recipe, version
 
@@ -34,9 +35,6 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}### Response:{% endif %}"
 )
 
-# The prompt template's headers get their own tokens (the model never sees them in pre-training, so SFT has a
-# template to teach), repeated so BPE merges them like any frequent word.
-TEMPLATE_HEADERS = ("### Instruction:", "\n\n### Context:", "\n\n### Response:") * 200
 
 # Text the tokenizer must reproduce exactly, beyond the corpus itself.
 ROUND_TRIP_PROBES = (
@@ -54,8 +52,16 @@ def _report(progress: Optional[Progress], fraction: float, message: str) -> None
 
 
 def train_tokenizer(texts: list[str], vocab_size: int, max_length: int):
-    """A byte-level BPE: every string encodes (no unknowns) and decodes back unchanged."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A byte-level BPE: every string encodes (no unknowns) and decodes back unchanged.
+
+    Shaped for the instruction template, so that 60 SFT steps teach a 1M-parameter model to answer in it:
+    each template header is one token, never seen in pre-training (the starter does not know the template: that
+    is what SFT teaches); an empty field (``"### Context: \\n\\n"``) is one whitespace token; and an answer's
+    first word has a token with its leading space, as it follows ``"### Response:"``. Otherwise the model must
+    tell a header from another across a lone space token, and greedy decoding after ``"### Response:"`` repeats
+    headers instead of answering.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE())
@@ -68,7 +74,10 @@ def train_tokenizer(texts: list[str], vocab_size: int, max_length: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    backend.train_from_iterator(texts, trainer=trainer)
+    answers = [" " + text.rsplit("\n\n", 1)[-1] for text in texts]  # the last paragraph of each is its answer
+    empty_fields = [" \n\n"] * 100
+    backend.train_from_iterator(texts + answers + empty_fields, trainer=trainer)
+    backend.add_tokens([AddedToken(header, normalized=False, special=False) for header in TEMPLATE_HEADERS])
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token=EOS,
@@ -161,7 +170,7 @@ def build_starter(
     texts = corpus.training_texts()
 
     _report(progress, 0.02, "training the tokenizer")
-    tokenizer = train_tokenizer(texts + list(TEMPLATE_HEADERS), recipe.vocab_size, recipe.n_positions)
+    tokenizer = train_tokenizer(texts, recipe.vocab_size, recipe.n_positions)
     check_round_trip(tokenizer, texts)
     stream = torch.tensor(token_stream(tokenizer, texts, recipe.seq_len + 1), dtype=torch.long)
 
