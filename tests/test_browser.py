@@ -40,7 +40,7 @@ TABS = ["Data", "Format", "Preview", "Train", "Chat & Score", "Hub"]
 RUN_TIMEOUT_S = 150
 RAISING = "def formatting_func(sample):\n    raise ValueError('no good')\n"
 FORK_BOMB = "import os\n\ndef formatting_func(sample):\n    while True:\n        os.fork()\n"
-STARTED = re.compile(r"Run (\S+) (starting|queued)")
+STARTED = re.compile(r"Run (\d{8}-\d{6}-[\w-]+) (is|finished)")  # "is starting", "is queued", "is running"…
 
 
 # -- fixtures -------------------------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def sft_run(browser, app) -> str:
     try:
         panel = open_tab(page, "Train")
         panel.get_by_label("max_steps", exact=True).fill("3")
-        panel.get_by_role("button", name="Start training").click()
+        panel.get_by_role("button", name="Start training").dblclick()  # one run all the same
         started = panel.get_by_text(STARTED)
         expect(started).to_be_visible()
         return STARTED.search(started.inner_text()).group(1)
@@ -214,13 +214,33 @@ def test_train_from_the_page_shows_the_run_finish_with_a_loss_curve_and_a_log(pa
     cells = row.get_by_role("gridcell").all_inner_texts()
     assert [cell.strip() for cell in cells[:5]] == [sft_run, "sft", "starter", "finished", "3"]
     assert float(cells[5])  # the last loss
-    expect(panel.get_by_text(re.compile(r"· finished · step 3"))).to_be_visible()
+    sft_rows = [row for row in table_rows(panel) if len(row) > 1 and row[1] == "sft"]
+    assert len(sft_rows) == 1, sft_rows  # the double-click on Start made one run
+    expect(panel.get_by_text(re.compile(r"· finished · .*step 3/3"))).to_be_visible()
     loss = wait_for_plot(panel, "Loss", lambda marks: marks["lines"] and max(marks["lines"]) >= 3)
     assert max(loss["lines"]) == 3, loss  # one vertex per logged step
     log = panel.locator("#run-log textarea")
-    expect(log).to_have_value(re.compile(r"'loss'"))
-    assert len(log.input_value().splitlines()) >= 3
+    expect(log).to_have_value(re.compile(r"step 3/3  loss \d"))  # readable lines, the newest last
+    assert log.input_value().splitlines()[-1] == "finished" and "{" not in log.input_value()
+    panel.get_by_text("Raw log (the last").click()  # the raw log is one click away
+    expect(panel.locator("#run-raw-log textarea")).to_have_value(re.compile(r"'loss'"))
     screenshot(page, "train")
+
+
+def test_a_reload_keeps_the_train_form_and_says_how_the_last_run_is(page, sft_run):
+    panel = open_tab(page, "Train")
+    choose(page, panel, "Task", re.compile("^DPO"))
+    panel.get_by_label("max_steps", exact=True).fill("5")
+    panel.get_by_label("max_steps", exact=True).blur()
+    expect(panel.get_by_role("textbox", name=re.compile("^learning_rate"))).to_have_attribute(
+        "placeholder", re.compile(r"^default: .*tuned for the starter"))  # the resolved default, and whose
+
+    page.wait_for_timeout(1000)  # the form is saved in the browser as it changes
+    page.reload()
+    panel = open_tab(page, "Train")
+
+    expect(panel.get_by_label("Task", exact=True)).to_have_value(re.compile("^DPO"))
+    expect(panel.get_by_label("max_steps", exact=True)).to_have_value("5")
 
 
 def test_chat_replies_and_a_reward_model_scores_each_text(page, finished_sft, reward_run):
@@ -259,9 +279,7 @@ def test_hub_push_offline_says_unreachable(page, finished_sft):
     panel.get_by_label("Model repo id").blur()  # the card preview follows the repo id
     expect(panel.get_by_text('AutoModelForCausalLM.from_pretrained("someone/tiny-sft")')).to_be_visible()
 
-    panel.get_by_role("button", name="Push to the Hub").click()
-
-    expect(panel.get_by_text(re.compile(r"unreachable.*nothing was pushed"))).to_be_visible(timeout=30_000)
+    expect(panel.get_by_role("button", name="Push to the Hub (unavailable offline)")).to_be_disabled()
     screenshot(page, "hub")
 
 
