@@ -93,8 +93,10 @@ def lone_caption(lone: list[dict[str, Any]]) -> str | None:
     """The single-point series of a plot as text under it, e.g. "eval loss 2.465 at step 20"."""
     if not lone:
         return None
+    evaluations = any(r["series"].startswith("eval") for r in lone)
     return " · ".join(f"{r['series']} {r['value']:.4g} at step {r['step']:g}" for r in lone) + \
-        " (one point so far: a curve appears from the second)"
+        " (a single point so far, no line to draw" + ("; eval_steps sets how often the held-out rows are scored)"
+                                                       if evaluations else ")")
 
 
 def frame(rows: list[dict[str, Any]]):

@@ -47,7 +47,7 @@ def describe(info: dict[str, Any] | None) -> str:
 def hub_note(api) -> str:
     return api.hub.note("only datasets this app has already downloaded can be loaded from the Hub. To use another "
                         "one, download it on a computer that can reach the Hub (the dataset page's Files tab), then "
-                        "choose **Upload a file** above.")
+                        "choose “Upload a file” above.")  # HTML: no Markdown
 
 
 def short(info: dict[str, Any] | None) -> str:
