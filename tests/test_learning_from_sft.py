@@ -39,11 +39,6 @@ def rl_run(request, sft_and_rm, starter_cache, tmp_path_factory):
     return run, done.stdout
 
 
-# The reward model trained by the README's 60 steps rates nearly every short reply alike, and the SFT run's
-# replies already sit near its ceiling (issue 13: 3.6 of at most about 4.0 for PPO's scoring): no algorithm has
-# the room for a tenth more yet. Strict once the reward model leaves that room.
-@pytest.mark.xfail(reason="the README's reward model leaves the SFT run no room for a tenth more reward",
-                   strict=False)
 def test_rl_from_the_sft_run_raises_the_mean_reward_by_a_tenth(rl_run):
     run, _ = rl_run
     rewards = series(run, "reward")
