@@ -70,7 +70,8 @@ def test_exported_script_builds_the_config_rlhf_train_built(task, flags, reward_
 
     monkeypatch.setenv("RLHF_CACHE_DIR", str(starter_cache))
     script = tmp_path / "exported.py"
-    script.write_text(export_script_from_file(run / "config.yaml"))
+    # the script writes to <run>-export by default; given the run's own folder, every argument must match
+    script.write_text(export_script_from_file(run / "config.yaml", output_dir=str(run)))
     args = runpy.run_path(str(script), run_name="exported")["args"]
     exported = args.to_dict() if hasattr(args, "to_dict") else dataclasses.asdict(args)
 
