@@ -214,6 +214,16 @@ def readme_sft_run(starter_cache, tmp_path_factory) -> Path:
     return run
 
 
+@pytest.fixture(scope="session")
+def readme_rm_run(starter_cache, tmp_path_factory) -> Path:
+    """The README's reward model with the app's defaults (only ``--max-steps 60``), trained once per test session."""
+    from training_helpers import train
+
+    run = tmp_path_factory.mktemp("readme-rm") / "rm"
+    train(starter_cache, run, "--task", "rm", "--model", "starter", "--dataset", "sample", "--max-steps", "60")
+    return run
+
+
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
 def pytest_collection_modifyitems(items) -> None:
     """Training and browser tests, and any test that needs the starter model built, are slow too: ``-m "not slow"``

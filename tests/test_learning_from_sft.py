@@ -16,12 +16,9 @@ pytestmark = pytest.mark.training
 
 
 @pytest.fixture(scope="module")
-def sft_and_rm(starter_cache, tmp_path_factory):
-    root = tmp_path_factory.mktemp("readme-flow")
-    sft, rm = root / "sft", root / "rm"
-    for task, run in (("sft", sft), ("rm", rm)):
-        train(starter_cache, run, "--task", task, "--model", "starter", "--dataset", "sample", "--max-steps", "60")
-    return sft, rm
+def sft_and_rm(readme_sft_run, readme_rm_run):
+    """The README's SFT run and reward model (one pair per test session, shared with the other README tests)."""
+    return readme_sft_run, readme_rm_run
 
 
 def first_and_last_quarter(values: list[float]) -> tuple[float, float]:

@@ -231,6 +231,11 @@ def run_details(detail: dict[str, Any]) -> str:
         held_out = ((prepared or {}).get("splits") or {}).get("test") if isinstance(prepared, dict) else None
         parts.append(f"Held-out pair accuracy: chosen ranked above rejected in **{metrics['eval_accuracy']:.0%}**"
                      + (f" of {held_out:,} pairs" if held_out else " of the pairs") + " it never trained on.")
+    if isinstance(metrics.get("eval_rewards/margins"), float):  # a preference run's implicit reward, held out
+        accuracy = metrics.get("eval_rewards/accuracies")
+        parts.append(f"Held-out preference margin: **{metrics['eval_rewards/margins']:.3g}** (implicit reward of "
+                     "chosen minus rejected, on pairs it never trained on)"
+                     + (f"; chosen ahead in **{accuracy:.0%}**." if isinstance(accuracy, float) else "."))
     if run.get("error"):
         parts.append(f"<div class='rlhf-error'>⚠️ {run['error']}</div>")
     elif run["status"] == RunStatus.FINISHED:
