@@ -13,11 +13,12 @@ import re
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from figures import report  # noqa: E402
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, App, choose, open_tab, screenshot, table_rows  # noqa: E402
-from test_browser import new_page  # noqa: E402
+from browser_helpers import choose, open_tab, screenshot, table_rows  # noqa: E402
+# the tab tests' fixtures: module-scoped, so this module gets its own app (and runs folder) and browser
+from test_browser import app, browser, new_page, page  # noqa: E402,F401
 from test_starter_answers import NEW_QUESTIONS, is_answer  # noqa: E402
 from training_helpers import mean, series  # noqa: E402
 
@@ -25,33 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.training]
 
 RUN_TIMEOUT_S = 300
 STARTED = re.compile(r"Run (\S+) (?:is )?(starting|queued|running)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory, starter_cache):
-    server = App(tmp_path_factory.mktemp("readme-flow-app"), starter_cache)
-    try:
-        server.wait_until_serving()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def page(browser, app):
-    page = new_page(browser, app.url)
-    yield page
-    errors = page.errors
-    page.context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def start_from_the_page(page, task: str | re.Pattern, max_steps: int, model: str | None = None,

@@ -31,10 +31,12 @@ def sft_run(starter_cache, tmp_path_factory):
     return run
 
 
-def test_sft_loss_falls_by_at_least_30_percent(sft_run):
+def test_sft_loss_falls_by_at_least_a_fifth(sft_run):
+    """The starter (build 7) pre-trains less on the sample's prose than before (loss 2.6, was 1.5), so what SFT
+    can still take off in 60 steps is mostly the template: about a quarter of the loss (a third before)."""
     losses = series(sft_run, "loss")
     assert len(losses) == 60
-    assert mean(losses[-5:]) <= 0.7 * mean(losses[:5]), losses
+    assert mean(losses[-5:]) <= 0.8 * mean(losses[:5]), losses
 
 
 def test_sft_run_folder_is_complete(sft_run):

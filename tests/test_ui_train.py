@@ -106,17 +106,19 @@ def test_a_series_with_one_point_is_said_in_words_not_left_undrawn():
     assert lone_caption(lone).startswith("eval loss 1.7 at step 2")
 
 
-def test_a_double_submission_is_one_run(tmp_path):
+def test_a_double_click_on_start_is_one_run_but_an_api_caller_may_queue_a_run_twice(tmp_path):
     manager = RunManager(tmp_path / "runs", command=[sys.executable, "-c", "import time; time.sleep(20)"])
     service = runs.Runs(manager, manager.runs_dir)
     config = runs.run_config("sft", "starter", "sample", manager.runs_dir, {"max_steps": 1})
 
-    first = service.submit(config, "browser-a")
-    again = service.submit(config, "browser-a")
-    other = service.submit(config, "browser-b")
+    first = service.submit(config, "browser-a", merge_repeat=True)
+    again = service.submit(config, "browser-a", merge_repeat=True)
+    other = service.submit(config, "browser-b", merge_repeat=True)
+    queued_twice = service.submit(config, "browser-a")
 
     assert again["run_id"] == first["run_id"] and other["run_id"] != first["run_id"]
-    for run_id in (first["run_id"], other["run_id"]):
+    assert queued_twice["run_id"] not in (first["run_id"], other["run_id"])
+    for run_id in (first["run_id"], other["run_id"], queued_twice["run_id"]):
         service.stop(run_id)
         manager.wait(run_id, timeout=30)
 

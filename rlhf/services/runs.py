@@ -249,15 +249,16 @@ class Runs:
                 "reward_function": rl.get("reward_function") if (rl.get("reward_code") or rl.get("reward_func"))
                 else None}
 
-    def submit(self, run, owner: str = "") -> dict[str, Any]:
-        """Queue a validated RunConfig: ``{"run_id", "status", "queue_position"}``. The same config submitted
-        again by the same owner within :data:`SAME_SUBMISSION_S` (a double-click on Start) is the same run."""
+    def submit(self, run, owner: str = "", merge_repeat: bool = False) -> dict[str, Any]:
+        """Queue a validated RunConfig: ``{"run_id", "status", "queue_position"}``. With ``merge_repeat`` (the
+        page's Start button), the same config submitted again by the same owner within :data:`SAME_SUBMISSION_S`
+        (a double-click) is the same run; API callers who queue the same run twice get two."""
         settings = {k: v for k, v in run.to_dict().items() if k not in ("output_dir", "run_name")}  # set by submit
         key = (owner, json.dumps(settings, sort_keys=True, default=str))
         with self._submitting:
             now = time.monotonic()
             self._recent = {k: v for k, v in self._recent.items() if now - v[0] < SAME_SUBMISSION_S}
-            if key in self._recent:
+            if merge_repeat and key in self._recent:
                 return self.brief(self._recent[key][1])
             run_id = self.manager.submit(run)
             self._recent[key] = (now, run_id)

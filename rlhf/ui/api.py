@@ -267,8 +267,9 @@ class Api:
 
     def start_run(self, task: str, caller: Caller, model: str = "starter", dataset: str = "sample",
                   code: str = "", settings: dict[str, Any] | None = None, reward_code: str = "",
-                  config: str = "", split: str = "train") -> dict[str, Any]:
+                  config: str = "", split: str = "train", merge_repeat: bool = False) -> dict[str, Any]:
         """Queue a training run; returns at once with its id and status (``queued``/``starting``).
+        ``merge_repeat``: the page's Start button, whose double-click is one run (see ``Runs.submit``).
 
         ``settings`` holds RunConfig fields by their TRL names, flat (``max_steps``, ``learning_rate``,
         ``use_peft``, ``algorithm``, ``reward_models`` …); ``code`` is the formatting function for the task's
@@ -280,7 +281,7 @@ class Api:
             raise ConfigError(self.settings.access_note() or "Training is not allowed here.")
         run = self._config(task, caller, model, dataset, code, settings, reward_code, config, split)
         run_service.check_models(run)
-        result = self.runs.submit(run, caller.owner)  # a double-click on Start is one run
+        result = self.runs.submit(run, caller.owner, merge_repeat=merge_repeat)
         write_owner(self.runs_dir / result["run_id"], caller.owner)
         self.runs.forget()
         return result

@@ -114,7 +114,8 @@ FILES = [
          filename="latin1.jsonl"),
     Case("lone-surrogate", "file", r"surrogate\.jsonl, line 2: the escape \\ud800 \(column 13\) is half of a UTF-16 "
          r"surrogate pair", content='{"text": "a"}\n{"text": "b \\ud800 c"}\n', filename="surrogate.jsonl"),
-    Case("semicolon-csv", "file", r"", succeeds=True, content="prompt;completion\n2+2=;4\n", filename="semicolon.csv"),
+    Case("semicolon-csv", "file", r"", succeeds=True, filename="semicolon.csv",
+         content="prompt;completion\n" + "".join(f"{n}+{n}=;{2 * n}\n" for n in range(1, 11))),
     Case("utf-16", "file", r"UTF-16 text; re-save the file as UTF-8", content="text\nhello\n".encode("utf-16"),
          filename="utf16.csv"),
     Case("gzip-named-jsonl", "file", r"gzip-compressed data, not JSONL text",
@@ -165,7 +166,8 @@ FUNCTIONS = [
     Case("raises", "function", r"raised ValueError: bad record on record 0 \(external_id 'sample-0001'\) at "
          r"formatting_func\.py, line 2",
          content="def formatting_func(sample):\n    raise ValueError('bad record')\n"),
-    Case("raises-on-record-3", "function", r"raised KeyError: 'missing' on record 3 \(external_id 'sample-0004'\)",
+    Case("raises-on-record-3", "function",
+         r"raised KeyError: 'missing' on record 3 \(line 4, external_id 'sample-0004'\)",
          content="def formatting_func(sample):\n    if sample['external_id'] == 'sample-0004':\n"
                  "        return sample['missing']\n    return 'ok'\n"),
     Case("returns-int", "function", r"returned int 42; task 'sft' expects a str",

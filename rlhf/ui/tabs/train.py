@@ -619,7 +619,7 @@ def wire(ctx: Ctx) -> None:
             raise ConfigError("The reward function editor (Format tab) is empty.")
         result = api.start_run(task, caller, form[t.model] or "starter", data.get("dataset", "sample"),
                                code_for(task, codes, editor_task, editor_value), settings, reward_code,
-                               data.get("config", ""), data.get("split", "train"))
+                               data.get("config", ""), data.get("split", "train"), merge_repeat=True)
         return {t.start_message: done(f"Run **{result['run_id']}** {started_text(result)}."),
                 t.selected: gr.update(choices=[(result["run_id"], result["run_id"])], value=result["run_id"]),
                 t.last_run: result["run_id"]}
