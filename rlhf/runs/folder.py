@@ -81,6 +81,14 @@ class RunFolder:
     def recorded_status(self) -> dict[str, Any] | None:
         return last_status(self.read_events())
 
+    def read_plan(self) -> dict[str, Any]:
+        """``plan.json`` as a dict; empty before the run has resolved its plan, or when it cannot be read."""
+        try:
+            data = json.loads(self.plan.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
     def read_metrics(self) -> dict[str, Any]:
         try:
             return json.loads(self.metrics.read_text())

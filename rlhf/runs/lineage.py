@@ -9,7 +9,6 @@ a depth limit and a visited set end a chain that loops.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 MAX_DEPTH = 8  # runs trained from runs trained from …: far more than any real pipeline has
@@ -47,13 +46,14 @@ def parent_of(run: Path) -> str | None:
     (a relative path from another working folder), the folder its plan actually read, if that still exists."""
     from rlhf.errors import ConfigError
     from rlhf.runs.config import RunConfig
+    from rlhf.runs.folder import RunFolder
 
     recorded = None
     try:
         recorded = RunConfig.load(run / "config.yaml").model
     except (ConfigError, OSError, ValueError):
         pass
-    plan = _read_plan(run)
+    plan = RunFolder(run).read_plan()
     recorded = recorded or plan.get("model")
     read = plan.get("model_path")
     moved = isinstance(read, str) and not (recorded and (_exists(recorded) or is_starter_ref(recorded)))
@@ -86,14 +86,6 @@ def root(ref: str) -> str:
 def derives_from_starter(ref: str) -> bool:
     """Whether ``ref`` is the starter or was trained, through any number of runs, from it."""
     return any(is_starter_ref(r) for r in lineage(ref))
-
-
-def _read_plan(run: Path) -> dict:
-    try:
-        data = json.loads((run / "plan.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _exists(ref: str) -> bool:

@@ -282,24 +282,17 @@ class Runs:
     def detail(self, run_id: str, log_lines: int = 20,
                ref: Callable[[str | None], str] = lambda x: x or "") -> dict[str, Any]:
         """A run's status, its metric history and status changes, and the end of its log."""
-        from rlhf.runs.events import read_events
+        from rlhf.runs.folder import RunFolder
 
-        path = self.runs_dir / run_id
+        folder = RunFolder(self.runs_dir / run_id)
         status = self._with_rewards(self.manager.status(run_id))
-        events = read_events(path / "events.jsonl")
+        events = folder.read_events()
         history = [e for e in events if "status" not in e and "step" in e]
         return {"run": summary(status, ref), "metrics": status.get("metrics") or {},
                 "history": history, "statuses": [e for e in events if "status" in e],
                 "notes": [e for e in events if "status" not in e and "step" not in e],
-                "progress": progress(read_plan(path), events, status),
-                "log": tail_lines(path / "stdout.log", log_lines)}
-
-
-def read_plan(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+                "progress": progress(folder.read_plan(), events, status),
+                "log": tail_lines(folder.stdout, log_lines)}
 
 
 def progress(plan: dict[str, Any], events: list[dict[str, Any]], status: dict[str, Any]) -> dict[str, Any]:
