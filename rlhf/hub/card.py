@@ -172,10 +172,7 @@ def _training_table(config: RunConfig, folder: RunFolder) -> str:
 
 
 def _resolved_args(folder: RunFolder) -> dict[str, Any] | None:
-    try:
-        args = json.loads(folder.plan.read_text(encoding="utf-8"))["args"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    args = folder.read_plan().get("args")
     return args if isinstance(args, dict) else None
 
 
