@@ -46,7 +46,8 @@ def build_app(settings: AppSettings, api: Api | None = None) -> gr.Blocks:
     initial = dict(api.load_data("sample"), config="", split="train")
     ctx = Ctx(api, initial)
     with gr.Blocks(title="rlhf", analytics_enabled=False) as demo:
-        ctx.shared = Shared(browser_id=gr.BrowserState("", storage_key="rlhf-browser-id"),
+        ctx.shared = Shared(browser_id=gr.BrowserState("", storage_key="rlhf-browser-id",
+                                                            secret=api.settings.browser_secret),
                             data_state=gr.State(initial), previous_data=gr.State(initial), timer=gr.Timer(TIMER_S),
                             lists=gr.State({}))
         with gr.Row(equal_height=True):

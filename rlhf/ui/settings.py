@@ -112,6 +112,13 @@ class AppSettings:
                 "editor is read-only and Start is disabled. Whoever runs the app can enable them with "
                 "`--auth user:password` (or `RLHF_AUTH`), or Hugging Face sign-in on a Space.")
 
+    @property
+    def browser_secret(self) -> str:
+        """The key Gradio encrypts each browser's saved state with. Gradio's default is new at every launch, so
+        after a restart visitors would lose their saved form and (in multi-user mode) their runs; kept beside the
+        runs, readable by the app's user only."""
+        return browser_secret(self.runs_dir)
+
     def mode_note(self) -> str:
         if self.single_user:
             return "single-user: every run in the runs folder is shown"
@@ -146,6 +153,24 @@ class AppSettings:
             code_memory_mb=_positive_int(environ, "RLHF_CODE_MEMORY_MB", 4096),
             max_upload_mb=_positive_int(environ, "RLHF_MAX_UPLOAD_MB", 500),
         )
+
+
+def browser_secret(runs_dir: Path) -> str:
+    path = Path(runs_dir) / ".browser-state-secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        return secret
 
 
 def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:

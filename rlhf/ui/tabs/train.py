@@ -516,8 +516,9 @@ def build(ctx: Ctx) -> TrainTab:
     shown = gr.State(False)
     # rendered at the page's top level by wire_page: inside a tab they would be mounted (and read from the
     # browser's storage) only once the tab is opened, after the page's load event wanted them
-    saved_form = gr.BrowserState({}, storage_key="rlhf-train-form", render=False)
-    last_run = gr.BrowserState("", storage_key="rlhf-last-run", render=False)
+    secret = ctx.api.settings.browser_secret  # the same key after a restart, so the saved values still read
+    saved_form = gr.BrowserState({}, storage_key="rlhf-train-form", render=False, secret=secret)
+    last_run = gr.BrowserState("", storage_key="rlhf-last-run", render=False, secret=secret)
     ctx.train = TrainTab(label=label, access=access, task=task, model=model, use_peft=use_peft, numbers=numbers,
                          scheduler=scheduler, train_size=train_size, options=options, lora_box=lora_box, lora=lora,
                          rl_box=rl_box, algorithm=algorithm, reward_models=reward_models,
