@@ -1,0 +1,1 @@
+"""``trlx.data``: the config dataclasses and TRLX's default configs."""
