@@ -70,6 +70,30 @@ def _train(args: argparse.Namespace) -> int:
     return run(config)
 
 
+def _estimate(args: argparse.Namespace) -> int:
+    """The run's memory plan as JSON, from the same flags as ``train`` (no data is read, no weights loaded)."""
+    import json
+
+    from rlhf.runs.cli_args import config_from_args
+    from rlhf.runs.memory import estimate_config
+
+    config = config_from_args(args)
+    if not config.output_dir:
+        config.output_dir = "estimate"  # a plan needs a folder name; nothing is written
+    _quiet_model_loading()
+    print(json.dumps(estimate_config(config).to_dict(), indent=2))
+    return 0
+
+
+def _build_model(args: argparse.Namespace) -> int:
+    from rlhf.models.presets import build_model
+
+    _quiet_model_loading()
+    out = build_model(args.preset, args.output, seed=args.seed, dtype=args.dtype)
+    print(f"wrote {out} (random init; use it as --model {out})", file=sys.stderr)
+    return 0
+
+
 def _push(args: argparse.Namespace) -> int:
     import os
 
@@ -237,7 +261,7 @@ def _try_code(args: argparse.Namespace) -> int:
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     """All verbs; the run-config flags (dozens of them) are only built for ``verb`` train/runs (or when no verb
     is known), which keeps ``prepare`` — a process start users wait for — quick."""
-    with_run_flags = verb in (None, "train", "runs")
+    with_run_flags = verb in (None, "train", "runs", "estimate")
     parser = argparse.ArgumentParser(
         prog="python -m rlhf",
         description="From a human-feedback dataset to a fine-tuned, aligned model: prepare rows and train.",
@@ -268,6 +292,33 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
 
         add_run_arguments(train)
     train.set_defaults(handler=_train)
+
+    estimate = verbs.add_parser(
+        "estimate", help="print a run's memory plan as JSON (will it fit?) without training",
+        description="Resolve a run as train would (same flags, or --config RUN.yaml) and print its estimated peak "
+                    "memory as JSON: total_mb, parts (weights, gradients, optimizer, activations, reference, "
+                    "value_head, overhead), device, available_mb, fits and, when it does not fit, suggestions.",
+    )
+    if with_run_flags:
+        from rlhf.runs.cli_args import add_run_arguments
+
+        add_run_arguments(estimate)
+    estimate.set_defaults(handler=_estimate)
+
+    from rlhf.models.presets import PRESETS
+
+    build_model = verbs.add_parser(
+        "build-model", help="write a random-init model with a real architecture's dimensions (offline)",
+        description="Write a model with the real dimensions of a known small model and random weights, with the "
+                    "starter's tokenizer (its vocabulary replaces the model's own), for speed, memory and "
+                    "code-path tests where the Hub cannot be reached. Any command takes the folder as --model.",
+    )
+    build_model.add_argument("--preset", required=True, choices=tuple(PRESETS), help="the architecture")
+    build_model.add_argument("--output", required=True, metavar="DIR", help="an empty or new folder")
+    build_model.add_argument("--seed", type=int, default=0, help="seed of the random weights (default: 0)")
+    build_model.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                             help="the stored weights' dtype (default: float32)")
+    build_model.set_defaults(handler=_build_model)
 
     from rlhf.runs.commands import add_runs_parser
 

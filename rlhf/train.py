@@ -18,6 +18,7 @@ from rlhf.runs.config import RunConfig
 from rlhf.runs.diskspace import is_disk_full
 from rlhf.runs.events import append_event, warn
 from rlhf.runs.folder import RunFolder
+from rlhf.runs.memory import measured_peak_mb
 from rlhf.runs.status import RunStatus
 
 def prepare_rows(config: RunConfig):
@@ -115,6 +116,7 @@ def run(config: RunConfig) -> int:
         if getattr(trainer, "eval_dataset", None) is not None:
             metrics.update(trainer.evaluate())  # logged to events.jsonl by EventsCallback
         metrics.update(getattr(trainer, "metrics", {}) or {})
+        metrics["peak_memory_mb"] = round(measured_peak_mb(ctx.plan.hardware.device), 1)
         folder.metrics.write_text(json.dumps(metrics, indent=2, default=str))
         append_event(folder.events, {"status": RunStatus.FINISHED, "step": step})
         return 0

@@ -1,0 +1,126 @@
+"""The memory plan: presets with real dimensions, the estimate's parts, its verdict and suggestions, and (slow)
+the estimate against a real run's measured peak."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rlhf.models.presets import PRESETS
+from rlhf.runs.config import RunConfig
+from rlhf.runs.memory import estimate, model_shape
+from rlhf.tasks.plan import CPU, Hardware, resolve
+
+# Parameters of the real models (their Hub model cards), for the presets built with their real vocabulary.
+REAL_PARAMETERS = {"gpt2-124m": 124.4e6, "smollm2-135m": 134.5e6, "qwen2.5-0.5b": 494.0e6, "llama-3.2-1b": 1235.8e6}
+GPU_24GB = Hardware("cuda", 1, True)
+
+
+@pytest.mark.parametrize("name", sorted(REAL_PARAMETERS))
+def test_a_preset_with_its_real_vocabulary_has_the_real_models_parameter_count(name):
+    shape = model_shape(PRESETS[name].config())
+    assert shape.parameters == pytest.approx(REAL_PARAMETERS[name], rel=0.01)
+
+
+def test_smollm2_preset_has_its_published_dimensions():
+    config = PRESETS["smollm2-135m"].config()
+    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads,
+            config.intermediate_size) == (576, 30, 9, 3, 1536)
+
+
+def plan_for(task: str, preset: str = "smollm2-135m", hardware: Hardware = CPU, **training):
+    config = RunConfig(task=task, model="preset", output_dir="out")
+    for name, value in training.items():
+        setattr(config.lora if name.startswith(("use_peft", "lora", "load_in")) else config.training, name, value)
+    if task == "rl":
+        config.rl.reward_code = "def reward_func(completions, **kw):\n    return [0.0] * len(completions)\n"
+    return resolve(config, hardware=hardware, model_path="preset", max_length_limit=1024)
+
+
+def estimated(task: str, preset: str = "smollm2-135m", available: float | None = 1e6, **settings):
+    return estimate(plan_for(task, preset, **settings), model_config=PRESETS[preset].config(), available=available)
+
+
+def test_the_estimate_has_every_part_and_adds_them_up():
+    answer = estimated("sft", max_length=64, per_device_train_batch_size=2).to_dict()
+    assert set(answer) == {"total_mb", "parts", "device", "available_mb", "fits", "suggestions"}
+    assert set(answer["parts"]) == {"weights", "gradients", "optimizer", "activations", "reference", "value_head",
+                                    "overhead"}
+    assert abs(answer["total_mb"] - sum(answer["parts"].values())) <= len(answer["parts"])
+    assert answer["fits"] and answer["device"] == "cpu"
+
+
+def test_dpo_holds_a_reference_copy_and_sft_none():
+    assert estimated("sft").parts.reference == 0
+    dpo = estimated("dpo")
+    assert dpo.parts.reference == pytest.approx(dpo.parts.weights)
+
+
+def test_lora_trains_a_small_adapter():
+    full, lora = estimated("sft"), estimated("sft", use_peft=True)
+    assert lora.parts.weights == full.parts.weights
+    assert lora.parts.optimizer < full.parts.optimizer / 20
+
+
+def test_a_run_that_cannot_fit_says_so_with_changes_that_lower_it():
+    answer = estimated("sft", "llama-3.2-1b", available=4000, max_length=1024, per_device_train_batch_size=8)
+    assert not answer.fits
+    assert any(s.startswith("--use-peft") for s in answer.suggestions)
+    assert any(s.startswith("--per-device-train-batch-size 4") for s in answer.suggestions)
+
+
+def test_on_a_bf16_gpu_qlora_shrinks_the_weights():
+    config = PRESETS["qwen2.5-0.5b"].config()
+    lora = estimate(plan_for("sft", hardware=GPU_24GB, use_peft=True), model_config=config, available=24000)
+    qlora = estimate(plan_for("sft", hardware=GPU_24GB, use_peft=True, load_in_4bit=True), model_config=config,
+                     available=24000)
+    assert qlora.parts.weights < lora.parts.weights / 2
+
+
+# -- measured ------------------------------------------------------------------------------------------------
+
+TOLERANCE = 0.25
+# The full matrix (both presets × SFT, RM, DPO, GRPO: about 4 minutes on two cores) with RLHF_MEMORY_MATRIX=1;
+# by default one run per preset, within the suite's time budget.
+MATRIX = [(p, t) for p in ("smollm2-135m", "gpt2-124m") for t in ("sft", "rm", "dpo", "rl")]
+DEFAULT = {("smollm2-135m", "dpo"), ("gpt2-124m", "sft")}
+CASES = MATRIX if os.environ.get("RLHF_MEMORY_MATRIX") else [c for c in MATRIX if c in DEFAULT]
+RUN_FLAGS = ("--dataset", "sample", "--max-steps", "1", "--train-size", "1.0", "--max-length", "64",
+             "--per-device-train-batch-size", "2", "--save-steps", "1000")
+RL_FLAGS = ("--num-generations", "2", "--max-completion-length", "16")
+
+
+@pytest.fixture(scope="session")
+def preset_models(tmp_path_factory, starter_cache):
+    from training_helpers import env_with_cache
+
+    root = tmp_path_factory.mktemp("presets")
+    for name in sorted({p for p, _ in CASES}):
+        subprocess.run([sys.executable, "-m", "rlhf", "build-model", "--preset", name, "--output", str(root / name)],
+                       check=True, capture_output=True, env=env_with_cache(starter_cache))
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.training
+@pytest.mark.parametrize("preset,task", CASES)
+def test_the_estimate_is_within_a_quarter_of_the_measured_peak(preset, task, preset_models, starter_cache,
+                                                               tmp_path):
+    from training_helpers import env_with_cache, train
+
+    model = str(preset_models / preset)
+    flags = ("--task", task, "--model", model, *RUN_FLAGS)
+    if task == "rl":
+        reward = tmp_path / "reward.py"
+        reward.write_text("def reward_func(completions, **kw):\n    return [len(c) / 10 for c in completions]\n")
+        flags += (*RL_FLAGS, "--reward-func", str(reward))
+    answer = subprocess.run([sys.executable, "-m", "rlhf", "estimate", *flags], check=True, capture_output=True,
+                            text=True, env=env_with_cache(starter_cache))
+    predicted = json.loads(answer.stdout)["total_mb"]
+    train(starter_cache, tmp_path / "run", *flags)
+    measured = json.loads((tmp_path / "run" / "metrics.json").read_text())["peak_memory_mb"]
+    assert abs(predicted - measured) / measured <= TOLERANCE, (predicted, measured)
