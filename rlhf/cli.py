@@ -67,6 +67,10 @@ def _train(args: argparse.Namespace) -> int:
         from rlhf.errors import ConfigError
 
         raise ConfigError("output_dir: give --output-dir DIR (the run folder).")
+    if config.backend == "ray":  # this process follows the run's Ray job; the cluster trains
+        from rlhf.runs.ray_backend import run_on_cluster
+
+        return run_on_cluster(config)
     return run(config)
 
 

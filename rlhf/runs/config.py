@@ -123,6 +123,15 @@ class RunConfig:
     run_name: str | None = setting(None, "a name to show for the run")
     from_scratch: bool = setting(False, "pre-training: fresh weights with the model's architecture")
     resume_from_checkpoint: bool = setting(False, "continue from the run folder's last checkpoint")
+    # -- where the run trains: this machine or a Ray cluster (rlhf.runs.ray_backend) --
+    backend: str = setting("local", "where the run trains: local (this machine) or ray (a Ray cluster, as a Ray job)")
+    ray_address: str | None = setting(None, "Ray: the cluster's dashboard address (http://HEAD:8265, as for 'ray job "
+                                            "submit'); unset: $RLHF_RAY_ADDRESS")
+    num_workers: int = setting(1, "Ray: data-parallel training workers (Ray Train), spread over the nodes")
+    use_gpu: bool = setting(False, "Ray: each worker trains on one GPU")
+    resources_per_worker: dict[str, Any] = setting(help="Ray: resources each worker reserves, as JSON (e.g. "
+                                                        "'{\"CPU\": 2}'); unset: 1 CPU, plus 1 GPU with use_gpu",
+                                                   factory=dict)
     data: DataSettings = field(default_factory=DataSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     lora: LoraSettings = field(default_factory=LoraSettings)
@@ -165,6 +174,9 @@ class RunConfig:
             raise ConfigError(f"loss_type: the {task.name} task has no loss_type to choose.")
         if task.rewarded and not (self.rl.reward_models or self.rl.reward_func or self.rl.reward_code):
             raise ConfigError("reward_model / reward_func: RL needs at least one reward model or reward function.")
+        from rlhf.runs import ray_backend
+
+        ray_backend.validate(self)  # backend, ray_address, num_workers, resources_per_worker
         return self
 
     # -- YAML ------------------------------------------------------------------------------------------------

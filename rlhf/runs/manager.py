@@ -236,6 +236,8 @@ class RunManager:
                     if procinfo.is_alive(record):
                         _signal(record["pid"], signal.SIGTERM)
                         break
+                else:  # a Ray run whose local watcher is gone: ask its workers directly
+                    _cluster_stop(run)
         return self.status(run_id)
 
     def resume(self, run_id: str) -> str:
@@ -312,7 +314,26 @@ class RunManager:
                     if info["status"] == RunStatus.QUEUED and info["queue_position"] is None:
                         self._enqueue(state, run_id)
                 self._write_queue(state)
-        return {"interrupted": interrupted, "requeued": requeued, "started": self.schedule()}
+        return {"interrupted": interrupted, "requeued": requeued, "reattached": self._reattach_cluster_runs(),
+                "started": self.schedule()}
+
+    def _reattach_cluster_runs(self) -> list[str]:
+        """Runs whose Ray job trains on while their local processes are gone (the app's machine restarted): start
+        a supervisor again, whose watcher finds the job recorded in the run folder and follows it."""
+        reattached = []
+        with self.lock:
+            state = self._read_queue()
+            for run_id in sorted(p.name for p in self.runs_dir.iterdir() if (p / "ray_job.json").is_file()):
+                run = RunFolder.of(self.runs_dir / run_id)
+                process = read_json(run.process)
+                if self._derive(run, state)["status"] not in (RunStatus.STARTED, RunStatus.STOPPING) \
+                        or self._is_active(run_id) or not _cluster_job_running(run):
+                    continue
+                self._launch(run, process.get("command") or self.command or TRAIN_COMMAND)
+                state["active"] = [*state["active"], run_id]
+                reattached.append(run_id)
+            self._write_queue(state)
+        return reattached
 
     def release(self, run_id: str) -> None:
         """The supervisor's last word: mark its attempt ended and free its slot, so :meth:`schedule` can fill it."""
@@ -400,6 +421,8 @@ class RunManager:
         alive = (not process.get("ended") and (procinfo.is_alive(process.get("supervisor"))
                                                 or procinfo.is_alive(process.get("trainer")))) \
             or procinfo.is_alive(hand_run)
+        if not alive and recorded in (RunStatus.STARTED, RunStatus.STOPPING):
+            alive = _cluster_job_running(run)  # a Ray run trains on the cluster while its local watcher is gone
         status = recorded
         if recorded in (RunStatus.STARTED, RunStatus.STOPPING) and not alive:
             status = RunStatus.INTERRUPTED
@@ -446,6 +469,22 @@ def _hand_run_trainer(started: dict[str, Any] | None) -> dict[str, Any] | None:
     if began is not None and began > float(started.get("time") or 0) + 2:
         return None
     return procinfo.identity(pid)
+
+
+def _cluster_job_running(run: RunFolder) -> bool:
+    """Whether the run is a Ray run whose job still trains (only runs with ``ray_job.json`` ask the cluster)."""
+    if not (run.path / "ray_job.json").is_file():
+        return False
+    from rlhf.runs import ray_backend
+
+    return ray_backend.job_running(run)
+
+
+def _cluster_stop(run: RunFolder) -> None:
+    if _cluster_job_running(run):
+        from rlhf.runs import ray_backend
+
+        ray_backend.request_stop(run)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -1,0 +1,236 @@
+"""Runs on a Ray cluster (rlhf.runs.ray_backend, rlhf.runs.ray_worker), on a real two-node cluster on this machine.
+
+The cluster lives in a private network namespace this module makes (``unshare -n``, then ``lo`` up), so every
+Ray component, whatever address it binds, is reachable from nowhere else; the run's processes enter it with
+``nsenter`` (the run manager's command). A head and a second node, one CPU each, so two workers land on two nodes.
+Both are started with ``ray start --block`` in their own process groups and stopped by those groups, never with
+``ray stop``.
+
+The app restart and the lost node take two more runs each, beyond the suite's time budget: they run with
+``RLHF_RAY_TESTS=all``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from figures import report
+
+from rlhf.runs.config import RunConfig
+from rlhf.runs.manager import CONFIG, RunManager, read_json
+
+pytestmark = [pytest.mark.slow, pytest.mark.training]
+
+ADDRESS = "http://127.0.0.1:8265"
+ALL = pytest.mark.skipif(os.environ.get("RLHF_RAY_TESTS") != "all",
+                         reason="two more cluster runs, beyond the suite's time budget: RLHF_RAY_TESTS=all")
+
+
+@dataclass
+class Cluster:
+    netns: list[str]  # prefix that runs a command inside the cluster's network namespace
+    head: subprocess.Popen
+    node: subprocess.Popen
+    root: Path
+
+    def command(self) -> list[str]:
+        return [*self.netns, sys.executable, "-m", "rlhf", "train", "--config", CONFIG]
+
+    def python(self, code: str, timeout: float = 60) -> str:
+        """Run Python inside the namespace (the test process itself stays outside it)."""
+        return subprocess.run([*self.netns, sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=timeout, check=True, cwd=Path(__file__).resolve().parents[1]).stdout
+
+    def nodes(self) -> list[dict]:
+        out = self.python("import json; from rlhf.runs.ray_backend import cluster_info; "
+                          f"print(json.dumps(cluster_info({ADDRESS!r}).to_dict()))")
+        return json.loads(out)["nodes"]
+
+
+def _ray_start(netns: list[str], args: list[str], log: Path) -> subprocess.Popen:
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    with open(log, "ab") as handle:
+        return subprocess.Popen([*netns, "ray", "start", "--block", "--num-cpus=1", "--num-gpus=0",
+                                 "--disable-usage-stats", *args], stdout=handle, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop one node: the process group its ``ray start`` leads (raylet, agents; workers end with the raylet)."""
+    for signum, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    pytest.importorskip("ray")
+    if not (shutil.which("unshare") and shutil.which("nsenter") and shutil.which("ray")):
+        pytest.skip("needs unshare, nsenter and ray")
+    root = tmp_path_factory.mktemp("ray")
+    ready = root / "lo-up"
+    holder = subprocess.Popen(["unshare", "-n", "sh", "-c", f"ip link set lo up && touch {ready} && exec sleep 3600"],
+                              start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not ready.exists():
+        if holder.poll() is not None or time.monotonic() > deadline:
+            pytest.skip("cannot make a private network namespace here (unshare -n)")
+        time.sleep(0.05)
+    netns = ["nsenter", f"--net=/proc/{holder.pid}/ns/net"]
+    head = _ray_start(netns, ["--head", "--port=6379", "--dashboard-host=127.0.0.1", "--dashboard-port=8265",
+                              "--include-dashboard=true", f"--temp-dir={root}/t"], root / "head.log")
+    node = None
+    try:
+        cluster = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            try:
+                probe = Cluster(netns, head, head, root)
+                if probe.nodes():
+                    break
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError, KeyError):
+                continue
+        node = _ray_start(netns, ["--address=127.0.0.1:6379", f"--temp-dir={root}/t"], root / "node.log")
+        cluster = Cluster(netns, head, node, root)
+        while time.monotonic() < deadline and len(cluster.nodes()) < 2:
+            time.sleep(1)
+        assert len(cluster.nodes()) == 2, (root / "head.log").read_text()[-2000:]
+        yield cluster
+    finally:
+        for process in (node, head):
+            if process is not None:
+                _stop_group(process)
+        holder.kill()
+        holder.wait()
+
+
+def _config(cluster_address: str, max_steps: int, workers: int = 2) -> RunConfig:
+    config = RunConfig(task="sft")  # the starter model, the sample dataset
+    config.backend, config.ray_address, config.num_workers = "ray", cluster_address, workers
+    config.training.max_steps = max_steps
+    config.training.logging_steps = 1
+    return config
+
+
+def _wait_for_step(run_dir: Path, step: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+        if any(isinstance(e.get("step"), int) and e["step"] >= step and "loss" in e for e in events):
+            return
+        if any(e.get("status") in ("failed", "finished", "stopped", "interrupted") for e in events):
+            raise AssertionError(f"the run ended before step {step}: {events[-1]}")
+        time.sleep(0.1)
+    raise TimeoutError(f"no step {step} within {timeout} s")
+
+
+def _events(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _log(manager: RunManager, run_id: str) -> str:
+    return (manager.runs_dir / run_id / "stdout.log").read_text(errors="replace")[-3000:]
+
+
+def test_sft_with_two_workers_on_two_nodes_stops_resumes_and_learns(cluster, tmp_path):
+    """One run's lifecycle on the cluster: two workers on the two nodes, Stop saves a checkpoint, Resume continues
+    from it to the end, the loss falls, and the folder holds what a local run's does."""
+    manager = RunManager(tmp_path / "runs", command=cluster.command())
+    submitted = time.time()
+    run_id = manager.submit(_config(ADDRESS, max_steps=40))
+    run_dir = manager.runs_dir / run_id
+    _wait_for_step(run_dir, 3, timeout=240)
+    manager.stop(run_id)
+    stopped = manager.wait(run_id, timeout=120)
+    assert stopped["status"] == "stopped", (stopped, _log(manager, run_id))
+    assert stopped["checkpoint"], "Stop saves a checkpoint to resume from"
+    stopped_at = stopped["step"]
+
+    manager.resume(run_id)
+    finished = manager.wait(run_id, timeout=240)
+    assert finished["status"] == "finished", (finished, _log(manager, run_id))
+
+    events = _events(run_dir)
+    starts = [e for e in events if e.get("status") == "started"]
+    assert [s["world_size"] for s in starts] == [2, 2]
+    assert len(set(starts[0]["nodes"])) == 2, "the two workers ran on the two nodes"
+    assert {n["id"] for n in cluster.nodes()} == set(starts[0]["nodes"])
+    losses = [(e["step"], e["loss"]) for e in events if "loss" in e and isinstance(e.get("step"), int)]
+    assert stopped_at < 40 and losses[-1][0] == 40 and starts[1]["resumed"] is True
+    first = [loss for step, loss in losses[:4]]
+    last = [loss for step, loss in losses[-4:]]
+    assert sum(last) / 4 < sum(first) / 4 - 0.2, losses
+    for name in ("config.yaml", "events.jsonl", "stdout.log", "metrics.json", "plan.json", "ray_job.json",
+                 "final/model.safetensors", "final/tokenizer.json"):
+        assert (run_dir / name).exists(), name
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 40
+    assert "'loss'" in (run_dir / "stdout.log").read_text(errors="replace"), "the job's log streams to stdout.log"
+
+    first_step = next(e["time"] for e in events if "loss" in e)
+    times = [e["time"] for e in events if "loss" in e and e["time"] > starts[1]["time"]]
+    report("ray: submit to first step (s)", round(first_step - submitted, 1))
+    report("ray: 2 workers, s per step", round((times[-1] - times[0]) / max(1, len(times) - 1), 3))
+
+
+@ALL
+def test_app_restarted_mid_run_reattaches_to_the_job(cluster, tmp_path):
+    """The app's machine loses the run's local processes (supervisor and watcher); the Ray job trains on, and the
+    next app start re-attaches to it from the job id in the run folder, and the run finishes."""
+    manager = RunManager(tmp_path / "runs", command=cluster.command())
+    run_id = manager.submit(_config(ADDRESS, max_steps=60))
+    run_dir = manager.runs_dir / run_id
+    _wait_for_step(run_dir, 2, timeout=240)
+    process = read_json(run_dir / "process.json")
+    for role in ("supervisor", "trainer"):
+        os.kill(process[role]["pid"], signal.SIGKILL)
+    time.sleep(1)
+    recovered = json.loads(cluster.python(
+        f"import json; from rlhf.runs.manager import RunManager; "
+        f"print(json.dumps(RunManager({str(manager.runs_dir)!r}).recover()))").strip().splitlines()[-1])
+    assert recovered["reattached"] == [run_id]
+    finished = manager.wait(run_id, timeout=240)
+    assert finished["status"] == "finished", (finished, _log(manager, run_id))
+    assert "re-attached to job" in (run_dir / "stdout.log").read_text(errors="replace")
+
+
+@ALL
+def test_lost_worker_node_fails_the_run_naming_it_and_resume_finishes_on_the_rest(cluster, tmp_path):
+    """The second node dies mid-run: the run fails with the node's id in its error; Resume trains on with the one
+    worker the head holds, from the last checkpoint, to the end. (Runs last: the cluster keeps one node.)"""
+    manager = RunManager(tmp_path / "runs", command=cluster.command())
+    config = _config(ADDRESS, max_steps=60)
+    config.training.save_steps = 4
+    run_id = manager.submit(config)
+    run_dir = manager.runs_dir / run_id
+    _wait_for_step(run_dir, 6, timeout=240)
+    second = next(n["id"] for n in cluster.nodes() if not n["head"])
+    _stop_group_hard(cluster.node)
+    failed = manager.wait(run_id, timeout=180)
+    assert failed["status"] == "failed" and second in failed["error"], (failed, _log(manager, run_id))
+    assert failed["checkpoint"]
+    manager.resume(run_id)
+    finished = manager.wait(run_id, timeout=240)
+    assert finished["status"] == "finished", (finished, _log(manager, run_id))
+    assert [e for e in _events(run_dir) if e.get("status") == "started"][-1]["world_size"] == 1
+
+
+def _stop_group_hard(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
