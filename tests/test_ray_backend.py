@@ -25,15 +25,77 @@ from pathlib import Path
 import pytest
 from figures import report
 
+from rlhf.errors import ConfigError
 from rlhf.runs.config import RunConfig
 from rlhf.runs.manager import CONFIG, RunManager, read_json
-
-pytestmark = [pytest.mark.slow, pytest.mark.training]
+from rlhf.runs.ray_backend import cluster_address, cluster_info
+from rlhf.runs.ray_worker import placeable_workers
 
 ADDRESS = "http://127.0.0.1:8265"
 ALL = pytest.mark.skipif(os.environ.get("RLHF_RAY_TESTS") != "all",
                          reason="two more cluster runs, beyond the suite's time budget: RLHF_RAY_TESTS=all")
 
+
+# -- without a cluster: settings and a cluster that does not answer ------------------------------------------------
+
+def test_backend_must_be_local_or_ray():
+    with pytest.raises(ConfigError, match="backend: 'slurm' is not a backend"):
+        RunConfig(task="sft", output_dir="x", backend="slurm").validate()
+
+
+def test_a_ray_run_needs_a_cluster_address(monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.delenv("RLHF_RAY_ADDRESS", raising=False)
+    with pytest.raises(ConfigError, match="ray_address: which Ray cluster"):
+        RunConfig(task="sft", output_dir="x", backend="ray").validate()
+    monkeypatch.setenv("RLHF_RAY_ADDRESS", "head:8265")
+    config = RunConfig(task="sft", output_dir="x", backend="ray").validate()
+    assert cluster_address(config) == "http://head:8265"
+
+
+def test_ppo_on_several_workers_is_refused_with_the_reason():
+    pytest.importorskip("ray")
+    config = RunConfig(task="rl", output_dir="x", backend="ray", ray_address="http://head:8265", num_workers=2)
+    config.rl.algorithm, config.rl.reward_func = "ppo", "reward.py"
+    with pytest.raises(ConfigError, match="num_workers: PPO trains in one process"):
+        config.validate()
+
+
+def test_resources_per_worker_must_be_numbers():
+    pytest.importorskip("ray")
+    config = RunConfig(task="sft", output_dir="x", backend="ray", ray_address="http://head:8265",
+                       resources_per_worker={"CPU": "two"})
+    with pytest.raises(ConfigError, match="resources_per_worker: 'CPU' must be a non-negative number"):
+        config.validate()
+
+
+def test_a_cluster_that_does_not_answer_is_reported_not_raised():
+    info = cluster_info("http://127.0.0.1:9", timeout=0.5)  # the discard port: nothing listens
+    assert info.error and "not reachable" in info.error and info.nodes == []
+    assert "Ray cluster at http://127.0.0.1:9: not reachable" in info.summary()
+
+
+def test_health_reports_the_configured_cluster(monkeypatch, tmp_path):
+    from rlhf.ui.api import Api
+    from rlhf.ui.settings import AppSettings
+
+    api = Api(AppSettings(runs_dir=str(tmp_path)))
+    assert "ray_cluster" not in api.health()  # no cluster configured: nothing asked, nothing shown
+    monkeypatch.setenv("RLHF_RAY_ADDRESS", "127.0.0.1:9")
+    cluster = api.health()["ray_cluster"]
+    assert cluster["address"] == "http://127.0.0.1:9" and "not reachable" in cluster["error"]
+
+
+def test_workers_are_capped_by_what_the_live_nodes_hold():
+    config = RunConfig(task="sft", backend="ray", num_workers=3)
+    nodes = [{"Alive": True, "Resources": {"CPU": 1.0}}, {"Alive": False, "Resources": {"CPU": 8.0}},
+             {"Alive": True, "Resources": {"CPU": 1.0}}]
+    assert placeable_workers(config, nodes) == 2
+    config.resources_per_worker = {"CPU": 2}
+    assert placeable_workers(config, nodes) == 1  # at least one: Ray then waits for room
+
+
+# -- on a real two-node cluster ----------------------------------------------------------------------------------
 
 @dataclass
 class Cluster:
@@ -149,6 +211,8 @@ def _log(manager: RunManager, run_id: str) -> str:
     return (manager.runs_dir / run_id / "stdout.log").read_text(errors="replace")[-3000:]
 
 
+@pytest.mark.slow
+@pytest.mark.training
 def test_sft_with_two_workers_on_two_nodes_stops_resumes_and_learns(cluster, tmp_path):
     """One run's lifecycle on the cluster: two workers on the two nodes, Stop saves a checkpoint, Resume continues
     from it to the end, the loss falls, and the folder holds what a local run's does."""
@@ -190,6 +254,8 @@ def test_sft_with_two_workers_on_two_nodes_stops_resumes_and_learns(cluster, tmp
 
 
 @ALL
+@pytest.mark.slow
+@pytest.mark.training
 def test_app_restarted_mid_run_reattaches_to_the_job(cluster, tmp_path):
     """The app's machine loses the run's local processes (supervisor and watcher); the Ray job trains on, and the
     next app start re-attaches to it from the job id in the run folder, and the run finishes."""
@@ -211,6 +277,8 @@ def test_app_restarted_mid_run_reattaches_to_the_job(cluster, tmp_path):
 
 
 @ALL
+@pytest.mark.slow
+@pytest.mark.training
 def test_lost_worker_node_fails_the_run_naming_it_and_resume_finishes_on_the_rest(cluster, tmp_path):
     """The second node dies mid-run: the run fails with the node's id in its error; Resume trains on with the one
     worker the head holds, from the last checkpoint, to the end. (Runs last: the cluster keeps one node.)"""

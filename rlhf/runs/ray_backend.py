@@ -150,6 +150,21 @@ def cluster_info(address: str | None = None, timeout: float = 3.0) -> ClusterInf
     return info
 
 
+_RECENT: dict[str, tuple[float, ClusterInfo]] = {}
+
+
+def recent_cluster_info(max_age_s: float = 5.0) -> ClusterInfo | None:
+    """:func:`cluster_info` of the configured cluster, asked at most every ``max_age_s`` seconds (every open page
+    and a load balancer poll it), with a short timeout so a cluster that does not answer never holds a page."""
+    address = cluster_address()
+    if address is None:
+        return None
+    seen = _RECENT.get(address)
+    if seen is None or time.monotonic() - seen[0] > max_age_s:
+        seen = _RECENT[address] = (time.monotonic(), cluster_info(address, timeout=1.5))
+    return seen[1]
+
+
 # -- the job of one run --------------------------------------------------------------------------------------------
 
 def job_record(run: "RunFolder") -> dict[str, Any]:

@@ -62,7 +62,8 @@ def text_converters() -> dict[str, Callable[[str], Any]]:
 
 
 def settable() -> list[str]:
-    return sorted(n for n in _fields() if n not in ("task", "model", "output_dir"))
+    # ray_address: the app sends runs only to the cluster its operator configured (RLHF_RAY_ADDRESS)
+    return sorted(n for n in _fields() if n not in ("task", "model", "output_dir", "ray_address"))
 
 
 def coerce(name: str, value: Any) -> Any:

@@ -90,8 +90,14 @@ class Api:
 
     def health(self) -> dict[str, Any]:
         """Is the app serving, and what state is it in: cheap, touches no model, for load balancers and tests."""
-        return {"status": "serving", "starter": self.starter.state, "hub_reachable": self.hub.reachable,
-                "runs": self.runs.counts(), "queued": len(self.manager.queue())}
+        from rlhf.runs.ray_backend import recent_cluster_info
+
+        health = {"status": "serving", "starter": self.starter.state, "hub_reachable": self.hub.reachable,
+                  "runs": self.runs.counts(), "queued": len(self.manager.queue())}
+        cluster = recent_cluster_info()  # only with RLHF_RAY_ADDRESS set; asked at most every few seconds
+        if cluster is not None:
+            health["ray_cluster"] = cluster.to_dict()
+        return health
 
     # -- references ----------------------------------------------------------------------------------------
 

@@ -277,6 +277,9 @@ class TrainTab:
     use_reward_func: gr.Checkbox
     rl_numbers: list  # one input per RL_NUMBERS name
     plan: gr.Markdown  # the resolved plan of the form's settings
+    run_on: gr.Radio  # this machine or the Ray cluster (shown only with RLHF_RAY_ADDRESS set)
+    num_workers: gr.Number  # Ray workers
+    cluster: gr.Markdown  # the cluster's nodes and free CPUs/GPUs
     start: gr.Button
     start_message: gr.Markdown
     empty: gr.Markdown
@@ -306,20 +309,24 @@ class TrainTab:
     def form(self) -> list:
         """Every input of the settings form."""
         return [self.task, self.model, self.use_peft, *self.numbers, self.scheduler, self.train_size, *self.options,
-                *self.lora, self.algorithm, self.reward_models, self.use_reward_func, *self.rl_numbers]
+                *self.lora, self.algorithm, self.reward_models, self.use_reward_func, *self.rl_numbers,
+                self.run_on, self.num_workers]
 
     @property
     def form_names(self) -> list[str]:
         """The name of each input of :attr:`form`, in its order (the keys of the saved form)."""
         return ["task", "model", "use_peft", *NUMBERS, "lr_scheduler_type", "train_size", *tasks.option_names(),
-                *LORA_NUMBERS, "algorithm", "reward_models", "use_reward_func", *RL_NUMBERS]
+                *LORA_NUMBERS, "algorithm", "reward_models", "use_reward_func", *RL_NUMBERS, "backend", "num_workers"]
 
     def settings(self, form: dict) -> dict[str, Any]:
         """The form's values (``form`` maps each input to its value) → RunConfig settings, see :func:`collect`."""
-        return collect(form[self.task], form[self.use_peft], [form[n] for n in self.numbers], form[self.scheduler],
-                       form[self.train_size], [form[n] for n in self.lora], form[self.algorithm],
-                       form[self.reward_models], [form[n] for n in self.rl_numbers],
-                       [form[n] for n in self.options])
+        settings = collect(form[self.task], form[self.use_peft], [form[n] for n in self.numbers],
+                           form[self.scheduler], form[self.train_size], [form[n] for n in self.lora],
+                           form[self.algorithm], form[self.reward_models], [form[n] for n in self.rl_numbers],
+                           [form[n] for n in self.options])
+        if form[self.run_on] == "ray":
+            settings.update(backend="ray", num_workers=int(form[self.num_workers] or 1))
+        return settings
 
 
 def task_updates(t: TrainTab, task: str, kept: dict[str, Any] | None = None,
@@ -477,6 +484,7 @@ def build(ctx: Ctx) -> TrainTab:
             rl_numbers = [number_input(name) for name in RL_NUMBERS]
     plan = gr.Markdown("*Change a setting to see the exact trainer arguments this run would get.*",
                        elem_id="train-plan", elem_classes="rlhf-note")
+    run_on, num_workers, cluster = cluster_inputs()
     with gr.Row(elem_classes="rlhf-actions"):
         start = gr.Button("Start training", variant="primary", scale=0, min_width=180, size="md",
                           interactive=settings.open_code)
@@ -522,7 +530,8 @@ def build(ctx: Ctx) -> TrainTab:
     ctx.train = TrainTab(label=label, access=access, task=task, model=model, use_peft=use_peft, numbers=numbers,
                          scheduler=scheduler, train_size=train_size, options=options, lora_box=lora_box, lora=lora,
                          rl_box=rl_box, algorithm=algorithm, reward_models=reward_models,
-                         use_reward_func=use_reward_func, rl_numbers=rl_numbers, plan=plan, start=start,
+                         use_reward_func=use_reward_func, rl_numbers=rl_numbers, plan=plan, run_on=run_on,
+                         num_workers=num_workers, cluster=cluster, start=start,
                          start_message=start_message, empty=empty, table=table, details=details,
                          selected=selected, stop=stop, resume=resume, export=export, run_message=run_message,
                          info=info, loss_plot=loss_plot, reward_plot=reward_plot, quality_plot=quality_plot,
@@ -530,6 +539,32 @@ def build(ctx: Ctx) -> TrainTab:
                          plot_note=plot_note, log=log, raw_log=raw_log, script=script, watch=watch, shown=shown,
                          saved_form=saved_form, last_run=last_run)
     return ctx.train
+
+
+def cluster_inputs() -> tuple[gr.Radio, gr.Number, gr.Markdown]:
+    """"Run on: this machine | Ray cluster", the workers and the cluster's state; shown only when a cluster is
+    configured (RLHF_RAY_ADDRESS), so a page without one looks as before."""
+    from rlhf.runs.ray_backend import recent_cluster_info
+
+    info = recent_cluster_info()
+    with gr.Row(equal_height=True, visible=info is not None):
+        run_on = gr.Radio([("this machine", "local"), ("Ray cluster", "ray")], value="local", label="Run on",
+                          min_width=200)
+        num_workers = gr.Number(tasks.setting_default("num_workers"), precision=0, minimum=1, label="num_workers",
+                                info=tasks.setting_help("num_workers"), min_width=160)
+        cluster = gr.Markdown(cluster_text(info), elem_classes="rlhf-note")
+    run_on.change(lambda: cluster_text(recent_cluster_info()), None, cluster, queue=False, show_progress="hidden")
+    return run_on, num_workers, cluster
+
+
+def cluster_text(info) -> str:
+    """The cluster in a line and its nodes, for the Train tab."""
+    if info is None:
+        return ""
+    lines = [info.summary()]
+    lines += [f"- {node.id[:12]} ({node.ip}{', head' if node.head else ''}): {node.cpus:g} CPUs, {node.gpus:g} GPUs"
+              for node in info.nodes]
+    return "\n".join(lines)
 
 
 def _numbers(names: tuple[str, ...], values: list) -> dict[str, Any]:
