@@ -23,8 +23,12 @@ class HubUnreachableError(DataError):
     """A Hub id was given but the Hub cannot be reached (offline machine, firewall, HF_HUB_OFFLINE)."""
 
 
-class FormattingError(RlhfError):
-    """The user's formatting or reward function failed: raised, returned a wrong type, ran too long or too big."""
+class FormattingError(RlhfError, ValueError):
+    """The user's formatting or reward function failed: raised, returned a wrong type, ran too long or too big.
+
+    Also a ``ValueError``: what Argilla 1.x raised for a formatting function's wrong return, so a script's
+    ``except ValueError`` still catches it.
+    """
 
     exit_code = 3
 

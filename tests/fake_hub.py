@@ -7,7 +7,7 @@ file downloads (``/datasets/{repo}/resolve/{rev}/{path}``, HEAD and GET). Anythi
 is recorded (method, path, Authorization header) so tests can see what reached the "Hub".
 
 ``PushHub`` is the other half: the calls ``create_repo`` + ``upload_folder`` make (see ``test_hub_push.py``),
-keeping each repo's uploaded files.
+for model and dataset repos, keeping each repo's uploaded files.
 """
 
 from __future__ import annotations
@@ -214,12 +214,14 @@ class PushHub(LocalServer):
                 if path == "/api/validate-yaml":
                     record["json"] = json.loads(raw)
                     return self.reply(200, {"errors": [], "warnings": []})
-                if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] == "preupload":
+                if len(parts) == 6 and parts[:2] in (["api", "models"], ["api", "datasets"]) and \
+                        parts[4] == "preupload":
                     files = json.loads(raw)["files"]
                     record["json"] = files
                     return self.reply(200, {"files": [{"path": f["path"], "uploadMode": "regular",
                                                        "shouldIgnore": False, "oid": None} for f in files]})
-                if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] == "commit":
+                if len(parts) == 6 and parts[:2] in (["api", "models"], ["api", "datasets"]) and \
+                        parts[4] == "commit":
                     repo_id = f"{parts[2]}/{parts[3]}"
                     lines = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
                     record["json"] = lines

@@ -16,7 +16,24 @@ cannot honour, is an error that says so. Importing this package is light: torch 
 from __future__ import annotations
 
 from rlhf.compat.arguments import SUPPORTED_FRAMEWORKS, CompatArgumentError
-from rlhf.compat.dataset import FeedbackDataset, FeedbackRecord, ResponseSchema, SuggestionSchema, ValueSchema
+from rlhf.compat.dataset import FeedbackDataset
+from rlhf.compat.feedback import (
+    FeedbackRecord,
+    FloatMetadataProperty,
+    IntegerMetadataProperty,
+    LabelQuestion,
+    MultiLabelQuestion,
+    RankingQuestion,
+    RankingValueSchema,
+    RatingQuestion,
+    ResponseSchema,
+    SpanQuestion,
+    SuggestionSchema,
+    TermsMetadataProperty,
+    TextField,
+    TextQuestion,
+    ValueSchema,
+)
 from rlhf.compat.ppo_config import PPOConfig
 from rlhf.compat.tasks import (
     TrainingTask,
@@ -25,7 +42,7 @@ from rlhf.compat.tasks import (
     TrainingTaskForRM,
     TrainingTaskForSFT,
 )
-from rlhf.compat.trainer import ArgillaTrainer, RunFailedError
+from rlhf.compat.trainer import ArgillaTrainer, PredictNotSupportedError, RunFailedError
 
 __all__ = [
     "SUPPORTED_FRAMEWORKS",
@@ -33,10 +50,22 @@ __all__ = [
     "CompatArgumentError",
     "FeedbackDataset",
     "FeedbackRecord",
+    "FloatMetadataProperty",
+    "IntegerMetadataProperty",
+    "LabelQuestion",
+    "MultiLabelQuestion",
     "PPOConfig",
+    "PredictNotSupportedError",
+    "RankingQuestion",
+    "RankingValueSchema",
+    "RatingQuestion",
     "ResponseSchema",
     "RunFailedError",
+    "SpanQuestion",
     "SuggestionSchema",
+    "TermsMetadataProperty",
+    "TextField",
+    "TextQuestion",
     "TrainingTask",
     "TrainingTaskForDPO",
     "TrainingTaskForPPO",
@@ -44,3 +73,10 @@ __all__ = [
     "TrainingTaskForSFT",
     "ValueSchema",
 ]
+
+
+def __getattr__(name: str):
+    """``TrainingTaskMapping``: Argilla's deprecated name for ``TrainingTask``, which warns (as Argilla's did)."""
+    from rlhf.compat.tasks import deprecated_alias
+
+    return deprecated_alias(name)

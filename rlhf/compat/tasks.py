@@ -141,6 +141,17 @@ class TrainingTask(metaclass=_TrainingTaskMeta):
         return _make(TrainingTaskForDPO, "for_direct_preference_optimization", formatting_func, unknown)
 
 
+def deprecated_alias(name: str):
+    """Argilla 1.x's deprecated names, which warned on use: ``TrainingTaskMapping`` → ``TrainingTask``."""
+    if name == "TrainingTaskMapping":
+        import warnings
+
+        warnings.warn("`TrainingTaskMapping` is deprecated and will be removed in a future release; use "
+                      "`TrainingTask` instead.", DeprecationWarning, stacklevel=3)
+        return TrainingTask
+    raise AttributeError(name)
+
+
 def _make(task_cls: type, method: str, formatting_func: Any, unknown: dict[str, Any]):
     reject_unknown(f"TrainingTask.{method}", unknown, ["formatting_func"])
     if not callable(formatting_func):
@@ -189,3 +200,7 @@ def _is_installed(module) -> bool:
     path = getattr(module, "__file__", None) or ""
     return name == "rlhf" or name.startswith("rlhf.") or "site-packages" in path or "dist-packages" in path \
         or not path
+
+
+def __getattr__(name: str):
+    return deprecated_alias(name)

@@ -13,6 +13,7 @@ PPO hyper-parameters of a ``PPOConfig`` left at ``None``).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import shutil
@@ -22,6 +23,7 @@ from typing import Any, Callable
 
 from rlhf.compat.arguments import CompatArgumentError, check_framework, reject_unknown
 from rlhf.compat.dataset import FeedbackDataset
+from rlhf.compat.objects import is_model_object, is_tokenizer_object, reward_model_folder, save_model
 from rlhf.compat.ppo_config import ppo_settings
 from rlhf.compat.tasks import TrainingTaskForPPO, check_task
 from rlhf.errors import ConfigError, RlhfError
@@ -47,6 +49,10 @@ _LORA_UNSUPPORTED = ("bias", "modules_to_save", "use_rslora", "use_dora", "layer
                      "layers_pattern", "rank_pattern", "alpha_pattern", "fan_in_fan_out")
 
 
+class PredictNotSupportedError(RlhfError, NotImplementedError):
+    """``ArgillaTrainer.predict``: TRL-trained models make no label predictions (nor did they in Argilla 1.x)."""
+
+
 class RunFailedError(RlhfError):
     """The run behind ``ArgillaTrainer.train`` failed, was stopped or was interrupted; the message says why."""
 
@@ -68,19 +74,25 @@ class ArgillaTrainer:
         self._framework = check_framework(framework)
         self._task = check_task(task, "ArgillaTrainer")
         if not isinstance(dataset, FeedbackDataset):
-            raise CompatArgumentError(f"ArgillaTrainer: dataset must come from FeedbackDataset.from_huggingface(…), "
-                                      f"got {type(dataset).__name__}.")
+            raise CompatArgumentError(f"ArgillaTrainer: dataset must be a FeedbackDataset (built in Python, or from "
+                                      f"FeedbackDataset.from_huggingface(…)), got {type(dataset).__name__}.")
         if lang is not None:
             raise CompatArgumentError("ArgillaTrainer: lang is for spaCy; the 'trl' framework takes none.")
-        if tokenizer is not None:
-            raise CompatArgumentError("ArgillaTrainer: tokenizer objects are not supported; the run loads the "
-                                      "model's own tokenizer (save yours next to the model and pass its folder).")
+        if tokenizer is not None and not is_tokenizer_object(tokenizer):
+            raise CompatArgumentError(f"ArgillaTrainer: tokenizer must be a transformers tokenizer object, got "
+                                      f"{type(tokenizer).__name__} (the run loads the model's own tokenizer when "
+                                      "none is given).")
         extra = {k: v for k, v in (framework_kwargs or {}).items() if k != "model_card_kwargs"}
         reject_unknown("ArgillaTrainer(framework_kwargs=…)", extra, ["model_card_kwargs"])
         if train_size is not None and not 0 < float(train_size) <= 1:
             raise CompatArgumentError(f"ArgillaTrainer: train_size must be in (0, 1], got {train_size}.")
         self._dataset = dataset
-        self._model = _model_reference(ARGILLA_DEFAULT_MODEL if model is None else model)
+        model = ARGILLA_DEFAULT_MODEL if model is None else model
+        self._model_object = model if is_model_object(model) else None
+        self._model = None if self._model_object is not None else _model_reference(model)
+        self._tokenizer_object = tokenizer
+        self._saved_inputs: dict[str, Path] = {}  # what train() saved for the run: "model" → folder
+        self._given: dict[str, Any] = {}  # update_config's objects as given: PPO's config and reward_model
         self._train_size = train_size
         self._seed = ARGILLA_DEFAULT_SEED if seed is None else int(seed)
         self._training: dict[str, Any] = {}
@@ -131,11 +143,13 @@ class ArgillaTrainer:
                 self._lora[name] = _plain("update_config", name, sorted(value) if isinstance(value, set) else value)
             elif name == "reward_model":
                 self._ppo["reward_models"] = [_reward_model_reference(value)]
+                self._given["reward_model"] = value
             elif name == "length_sampler_kwargs":
                 self._ppo.update(_length_sampler(value))
             elif name == "generation_kwargs":
                 self._ppo["generation_kwargs"] = _plain_dict("generation_kwargs", value)
             elif name == "config":
+                self._given["config"] = value
                 rl, training = ppo_settings(value)
                 self._ppo.update(rl)
                 self._ppo["_config_training"] = training
@@ -180,8 +194,24 @@ class ArgillaTrainer:
             training.extra = dict(self._extra)
         lora = LoraSettings(**{**dataclasses.asdict(LoraSettings()), **self._lora})
         run_name = Path(output_dir).name if output_dir else None
-        return RunConfig(task=task.rlhf_task, model=self._model, run_name=run_name, data=data, training=training,
-                         lora=lora, rl=rl)
+        return RunConfig(task=task.rlhf_task, model=self._model_for_run(), run_name=run_name, data=data,
+                         training=training, lora=lora, rl=rl)
+
+    def _model_for_run(self) -> str:
+        """The model as a run config names it: a name or path, or the folder the model/tokenizer objects were
+        saved to (once per trainer; see rlhf.compat.objects)."""
+        if self._model_object is None and self._tokenizer_object is None:
+            return self._model
+        if "model" not in self._saved_inputs:
+            self._saved_inputs["model"] = save_model(self._model_object, self._tokenizer_object, self._model,
+                                                     single_output=self._task.rlhf_task == "rm")
+        return str(self._saved_inputs["model"])
+
+    @property
+    def _trainer(self) -> "TrainerSettingsView":
+        """What Argilla 1.x's framework trainer exposed, read-only: its training arguments and trainer keyword
+        arguments as configured so far, and the model and tokenizer it trains."""
+        return TrainerSettingsView(self)
 
     # -- training --------------------------------------------------------------------------------------------
 
@@ -201,6 +231,7 @@ class ArgillaTrainer:
         self.run_id = manager.submit(config)
         self.run_dir = manager.runs_dir / self.run_id
         _say(f"rlhf run {self.run_id} in {self.run_dir} (follow it in the app's Train tab)")
+        self._note_saved_inputs(config)
         try:
             info = follow_run(manager, self.run_id, _say)
         except KeyboardInterrupt:
@@ -221,8 +252,60 @@ class ArgillaTrainer:
         shutil.copytree(self.run_dir / "final", Path(output_dir), dirs_exist_ok=True)
         _say(f"saved the model to {output_dir}")
 
+    def _note_saved_inputs(self, config: RunConfig) -> None:
+        """The run's log says which of its inputs were Python objects, and where they were saved for it."""
+        from rlhf.runs.events import append_event
+
+        notes = []
+        if "model" in self._saved_inputs:
+            given = " and ".join(kind for kind, obj in (("model", self._model_object),
+                                                         ("tokenizer", self._tokenizer_object)) if obj is not None)
+            notes.append(f"model: the {given} object{'s' if ' and ' in given else ''} given to ArgillaTrainer, "
+                         f"saved for this run to {self._saved_inputs['model']}")
+        reward = self._given.get("reward_model")
+        if reward is not None and not isinstance(reward, (str, Path)) and config.rl.reward_models:
+            notes.append(f"reward_models: the {type(reward).__name__} object given to update_config, saved for "
+                         f"this run to {config.rl.reward_models[0]} (its last label's score is the reward)")
+        for note in notes:
+            append_event(self.run_dir / "events.jsonl", {"note": note})  # follow_run prints it
+
+    # -- the model, after training ---------------------------------------------------------------------------
+
+    def generate_model_card(self, output_dir: str | Path | None = None) -> str:
+        """The run's model card (rlhf's, as the app's push uploads it), also written to ``output_dir/README.md``;
+        returns its Markdown."""
+        from rlhf.hub.card import model_card
+
+        run_dir = self._finished_run("generate_model_card")
+        card = model_card(run_dir)
+        if output_dir is not None:
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+            (Path(output_dir) / "README.md").write_text(card, encoding="utf-8")
+        return card
+
+    def push_to_huggingface(self, repo_id: str, generate_card: bool = True, token: str | None = None,
+                            private: bool = True, merge_adapter: bool = False, **unknown: Any) -> str:
+        """Upload the finished run's model with its card, as the app's Push does; returns the repo URL.
+
+        The token: ``token``, else ``HF_TOKEN``, else the stored login (never printed or saved). Repos are created
+        private unless ``private=False`` (Argilla's push left them public)."""
+        from rlhf.hub.push import push_run
+
+        reject_unknown("ArgillaTrainer.push_to_huggingface", unknown,
+                       ["repo_id", "generate_card", "token", "private", "merge_adapter"])
+        if not generate_card:
+            raise CompatArgumentError("push_to_huggingface: generate_card=False is not supported; rlhf's push always "
+                                      "uploads the run's card (its settings and results; never a token).")
+        return push_run(self._finished_run("push_to_huggingface"), repo_id, token=token, private=private,
+                        merge_adapter=merge_adapter, progress=_say)
+
+    def _finished_run(self, what: str) -> Path:
+        if self.run_dir is None or not (self.run_dir / "final").is_dir():
+            raise ConfigError(f"ArgillaTrainer.{what}: no trained model yet; call trainer.train(output_dir=…) first.")
+        return self.run_dir
+
     def predict(self, *args: Any, **kwargs: Any):
-        raise ConfigError("ArgillaTrainer.predict: models trained with TRL cannot be used for label predictions "
+        raise PredictNotSupportedError("ArgillaTrainer.predict: models trained with TRL cannot be used for label predictions "
                           "(as in Argilla 1.x); generate with rlhf.inference.generation.generate(output_dir, …) "
                           "or score with rlhf.inference.scoring.RewardScorer(output_dir).")
 
@@ -256,6 +339,9 @@ def follow_run(manager, run_id: str, say: Callable[[str], None], poll_s: float =
 def describe_event(event: dict[str, Any]) -> str:
     """One event as a log line: statuses in words, metrics as the dict a transformers Trainer prints."""
     event = {k: v for k, v in event.items() if k != "time"}
+    for key in ("note", "warning"):
+        if isinstance(event.get(key), str):
+            return ("warning: " if key == "warning" else "") + event[key]
     status = event.pop("status", None)
     if status is not None:
         detail = ", ".join(f"{k}: {v}" for k, v in event.items() if v not in (None, False, ""))
@@ -279,8 +365,7 @@ def _say(line: str) -> None:
 def _model_reference(model: Any) -> str:
     if not isinstance(model, (str, Path)):
         raise CompatArgumentError(f"ArgillaTrainer: model must be a name or a path ('starter', a Hub id, a local "
-                                  f"folder), got {type(model).__name__}; save a model object with "
-                                  "save_pretrained(folder) and pass the folder.")
+                                  f"folder) or a transformers model object, got {type(model).__name__}.")
     return _local_or_id(str(model))
 
 
@@ -291,14 +376,20 @@ def _local_or_id(ref: str) -> str:
 
 
 def _reward_model_reference(value: Any) -> str:
-    """A path, a Hub id, or a transformers pipeline over one (its model's ``name_or_path``)."""
+    """A path or a Hub id; a pipeline or classifier over a saved single-score model: its ``name_or_path``; any
+    other pipeline or classifier (several labels, or not saved): saved for the run (rlhf.compat.objects)."""
     if isinstance(value, (str, Path)):
         return _local_or_id(str(value))
-    name = getattr(getattr(value, "model", None), "name_or_path", None)
-    if isinstance(name, str) and name:
+    model = value if is_model_object(value) else getattr(value, "model", None)
+    labels = getattr(getattr(model, "config", None), "num_labels", 1) or 1
+    name = getattr(model, "name_or_path", None)
+    if labels == 1 and isinstance(name, str) and name and (Path(name).expanduser().is_dir()
+                                                           or not is_model_object(model)):
         return _local_or_id(name)
-    raise CompatArgumentError(f"update_config: reward_model must be a path, a Hub id or a transformers pipeline "
-                              f"over a saved model, got {type(value).__name__}.")
+    if is_model_object(model):
+        return str(reward_model_folder(value))
+    raise CompatArgumentError(f"update_config: reward_model must be a path, a Hub id, a transformers pipeline or a "
+                              f"sequence classifier, got {type(value).__name__}.")
 
 
 def _length_sampler(value: Any) -> dict[str, int]:
@@ -359,4 +450,51 @@ def _plain_dict(name: str, value: Any) -> dict[str, Any]:
     return _plain("update_config", name, dict(value))
 
 
-__all__ = ["ArgillaTrainer", "RunFailedError", "describe_event", "follow_run"]
+# -- Argilla's ``trainer._trainer`` --------------------------------------------------------------------------------
+
+class TrainerSettingsView:
+    """Argilla 1.x's framework trainer as scripts and its tests read it (``trainer._trainer``), read-only:
+    ``training_args_kwargs`` (the training arguments set: Argilla's defaults, then ``update_config``'s; for PPO also
+    ``generation_kwargs`` and ``length_sampler_kwargs``), ``trainer_kwargs`` (PPO: ``config`` and
+    ``reward_model`` as given; LoRA: ``peft_config``), ``trainer_model`` and ``trainer_tokenizer`` (the objects
+    given, else the model's name or path and None). Change settings with ``trainer.update_config(…)``."""
+
+    def __init__(self, trainer: "ArgillaTrainer") -> None:
+        self._of = trainer
+
+    @property
+    def training_args_kwargs(self):
+        from types import MappingProxyType
+
+        trainer = self._of
+        settings: dict[str, Any] = {"num_train_epochs": 1, "logging_steps": 1, "seed": trainer._seed}
+        settings.update(trainer._ppo.get("_config_training", {}))
+        settings.update(trainer._training)
+        settings.update(trainer._extra)
+        if isinstance(trainer._task, TrainingTaskForPPO):
+            settings["generation_kwargs"] = dict(trainer._ppo.get("generation_kwargs", ARGILLA_GENERATION_KWARGS))
+            settings["length_sampler_kwargs"] = {
+                "min_value": trainer._ppo.get("min_new_tokens", ARGILLA_LENGTH_SAMPLER["min_value"]),
+                "max_value": trainer._ppo.get("max_new_tokens", ARGILLA_LENGTH_SAMPLER["max_value"])}
+        return MappingProxyType(copy.deepcopy(settings))
+
+    @property
+    def trainer_kwargs(self):
+        from types import MappingProxyType
+
+        kwargs = dict(self._of._given)
+        if self._of._lora.get("use_peft"):
+            kwargs["peft_config"] = dict(self._of._lora)
+        return MappingProxyType(kwargs)
+
+    @property
+    def trainer_model(self):
+        return self._of._model_object if self._of._model_object is not None else self._of._model
+
+    @property
+    def trainer_tokenizer(self):
+        return self._of._tokenizer_object
+
+
+__all__ = ["ArgillaTrainer", "PredictNotSupportedError", "RunFailedError", "TrainerSettingsView", "describe_event",
+           "follow_run"]
