@@ -86,6 +86,23 @@ def test_health_reports_the_configured_cluster(monkeypatch, tmp_path):
     assert cluster["address"] == "http://127.0.0.1:9" and "not reachable" in cluster["error"]
 
 
+def test_a_run_the_cluster_cannot_take_fails_naming_the_cluster(tmp_path):
+    pytest.importorskip("ray")
+    from rlhf.runs.folder import RunFolder
+    from rlhf.runs.ray_backend import run_on_cluster
+
+    config = RunConfig(task="sft", output_dir=str(tmp_path / "run"), backend="ray", ray_address="127.0.0.1:9")
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        assert run_on_cluster(config) == 1
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    verdict = RunFolder.of(tmp_path / "run").recorded_status()
+    assert verdict["status"] == "failed"
+    assert verdict["error"].startswith("cannot submit the run to the Ray cluster at http://127.0.0.1:9")
+
+
 def test_workers_are_capped_by_what_the_live_nodes_hold():
     config = RunConfig(task="sft", backend="ray", num_workers=3)
     nodes = [{"Alive": True, "Resources": {"CPU": 1.0}}, {"Alive": False, "Resources": {"CPU": 8.0}},
@@ -127,24 +144,29 @@ def _ray_start(netns: list[str], args: list[str], log: Path) -> subprocess.Popen
 
 
 def _stop_group(process: subprocess.Popen) -> None:
-    """Stop one node: the process group its ``ray start`` leads (raylet, agents; workers end with the raylet)."""
-    for signum, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """Stop one node: kill the process group its ``ray start`` leads (raylet, GCS, agents); its Ray workers end
+    with their raylet."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(10)
+
+
+def _live_nodes(netns: list[str]) -> int:
+    answer = subprocess.run([*netns, "curl", "-s", "-m", "2", f"{ADDRESS}/api/v0/nodes?limit=100"],
+                            capture_output=True, text=True)
+    try:
+        return sum(n.get("state") == "ALIVE" for n in json.loads(answer.stdout)["data"]["result"]["result"])
+    except (ValueError, KeyError, TypeError):
+        return 0
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     pytest.importorskip("ray")
-    if not (shutil.which("unshare") and shutil.which("nsenter") and shutil.which("ray")):
-        pytest.skip("needs unshare, nsenter and ray")
+    if not all(shutil.which(tool) for tool in ("unshare", "nsenter", "ray", "curl")):
+        pytest.skip("needs unshare, nsenter, curl and ray")
     root = tmp_path_factory.mktemp("ray")
     ready = root / "lo-up"
     holder = subprocess.Popen(["unshare", "-n", "sh", "-c", f"ip link set lo up && touch {ready} && exec sleep 3600"],
@@ -155,30 +177,20 @@ def cluster(tmp_path_factory):
             pytest.skip("cannot make a private network namespace here (unshare -n)")
         time.sleep(0.05)
     netns = ["nsenter", f"--net=/proc/{holder.pid}/ns/net"]
+    # Both at once: the second node waits for the head's GCS.
     head = _ray_start(netns, ["--head", "--port=6379", "--dashboard-host=127.0.0.1", "--dashboard-port=8265",
-                              "--include-dashboard=true", f"--temp-dir={root}/t"], root / "head.log")
-    node = None
+                              "--include-dashboard=true", f"--temp-dir={root}/head"], root / "head.log")
+    node = _ray_start(netns, ["--address=127.0.0.1:6379", f"--temp-dir={root}/node"], root / "node.log")
     try:
-        cluster = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            time.sleep(1)
-            try:
-                probe = Cluster(netns, head, head, root)
-                if probe.nodes():
-                    break
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError, KeyError):
-                continue
-        node = _ray_start(netns, ["--address=127.0.0.1:6379", f"--temp-dir={root}/t"], root / "node.log")
-        cluster = Cluster(netns, head, node, root)
-        while time.monotonic() < deadline and len(cluster.nodes()) < 2:
-            time.sleep(1)
-        assert len(cluster.nodes()) == 2, (root / "head.log").read_text()[-2000:]
-        yield cluster
+        deadline = time.monotonic() + 120
+        while _live_nodes(netns) < 2 and time.monotonic() < deadline and head.poll() is None and node.poll() is None:
+            time.sleep(0.5)
+        logs = [(root / name).read_text()[-2000:] for name in ("head.log", "node.log")]
+        assert _live_nodes(netns) == 2, logs
+        yield Cluster(netns, head, node, root)
     finally:
         for process in (node, head):
-            if process is not None:
-                _stop_group(process)
+            _stop_group(process)
         holder.kill()
         holder.wait()
 
@@ -289,7 +301,7 @@ def test_lost_worker_node_fails_the_run_naming_it_and_resume_finishes_on_the_res
     run_dir = manager.runs_dir / run_id
     _wait_for_step(run_dir, 6, timeout=240)
     second = next(n["id"] for n in cluster.nodes() if not n["head"])
-    _stop_group_hard(cluster.node)
+    _stop_group(cluster.node)  # SIGKILL: the node vanishes as a machine does
     failed = manager.wait(run_id, timeout=180)
     assert failed["status"] == "failed" and second in failed["error"], (failed, _log(manager, run_id))
     assert failed["checkpoint"]
@@ -297,8 +309,3 @@ def test_lost_worker_node_fails_the_run_naming_it_and_resume_finishes_on_the_res
     finished = manager.wait(run_id, timeout=240)
     assert finished["status"] == "finished", (finished, _log(manager, run_id))
     assert [e for e in _events(run_dir) if e.get("status") == "started"][-1]["world_size"] == 1
-
-
-def _stop_group_hard(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)

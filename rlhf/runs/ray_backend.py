@@ -250,10 +250,20 @@ class Watcher:
         if record.get("attempt") == _attempt(self.run) and job_status(self.run) in RUNNING_JOB:
             print(f"ray: re-attached to job {record['job_id']} on {record['address']}", flush=True)
         else:
-            submit(self.config, self.run)
+            try:
+                submit(self.config, self.run)
+            except Exception as error:  # the cluster does not answer, or refuses the job
+                from rlhf.runs.events import append_event
+                from rlhf.runs.status import RunStatus
+
+                message = f"cannot submit the run to the Ray cluster at {cluster_address(self.config)}: " \
+                          f"{type(error).__name__}: {str(error)[:300]}"
+                append_event(self.run.events, {"status": RunStatus.FAILED, "error": message})
+                print(f"error: {message}", file=sys.stderr)
+                return 1
             record = job_record(self.run)
-            print(f"ray: submitted job {record['job_id']} to {record['address']} "
-                  f"({self.config.num_workers} worker{'s' if self.config.num_workers != 1 else ''})", flush=True)
+            print(f"ray: submitted job {record['job_id']} to {record['address']} (asking for "
+                  f"{self.config.num_workers} worker{'s' if self.config.num_workers != 1 else ''})", flush=True)
         client = _client(record["address"])
         job_id, logged = record["job_id"], int(record.get("log_chars") or 0)
         last_answer, status = time.monotonic(), None

@@ -89,18 +89,23 @@ def train_worker(loop_config: dict[str, Any]) -> None:
             trainer.send_signal(signal.SIGTERM)  # it saves a checkpoint; the other ranks stop at the same step
             stop_sent = True
         time.sleep(0.5)
+    if rank == 0 and stop_sent and trainer.returncode in (-signal.SIGTERM, -signal.SIGINT) \
+            and (run.recorded_status() or {}).get("status") not in TERMINAL:
+        checkpoint = run.last_checkpoint()  # stopped before training began: nothing new to save
+        append_event(run.events, {"status": RunStatus.STOPPED, "checkpoint": checkpoint.name if checkpoint else None})
+        return
     if trainer.returncode != 0:
         raise RuntimeError(f"the trainer of rank {rank} on node {node} exited with code {trainer.returncode}")
 
 
-def _lost_nodes(run: RunFolder) -> list[str]:
-    """The nodes this attempt's workers ran on that the cluster now reports dead (waiting a while for it to notice
-    a node that went silent)."""
+def _lost_nodes(run: RunFolder, wait: bool) -> list[str]:
+    """The nodes this attempt's workers ran on that the cluster now reports dead; with ``wait``, waiting a while
+    for the cluster to notice a node that went silent."""
     import ray
 
     started = next((e for e in reversed(run.read_events()) if e.get("status") == RunStatus.STARTED), {})
     used = set(started.get("nodes") or [])
-    deadline = time.monotonic() + NODE_DEATH_WAIT_S
+    deadline = time.monotonic() + (NODE_DEATH_WAIT_S if wait else 0)
     while used:
         alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
         lost = sorted(used - alive)
@@ -112,8 +117,10 @@ def _lost_nodes(run: RunFolder) -> list[str]:
 
 def _record_failure(run: RunFolder, error: BaseException) -> None:
     """Name the lost node when a node was lost; otherwise keep the trainer's own verdict, or give the error."""
-    lost = _lost_nodes(run)
     last = run.recorded_status() or {}
+    # A peer's connection dropped (or no verdict at all): maybe a node died; the cluster takes seconds to say so.
+    suspect = last.get("status") not in TERMINAL or "connection" in str(last.get("error", "")).lower()
+    lost = _lost_nodes(run, wait=suspect)
     checkpoint = run.last_checkpoint()
     hint = f"; resume continues from {checkpoint.name}" if checkpoint else "; no checkpoint yet: start the run again"
     if lost:
