@@ -17,6 +17,7 @@ from rlhf.errors import ConfigError, FormattingError, RlhfError
 from rlhf.runs.config import RunConfig
 from rlhf.runs.diskspace import is_disk_full
 from rlhf.runs.events import append_event, warn
+from rlhf.runs import launch
 from rlhf.runs.folder import RunFolder
 from rlhf.runs.memory import measured_peak_mb
 from rlhf.runs.status import RunStatus
@@ -84,10 +85,15 @@ def run(config: RunConfig) -> int:
 
     config.validate()  # before the seconds of torch/transformers imports: a bad setting fails at once
     folder = RunFolder.of(config.output_dir)
-    folder.path.mkdir(parents=True, exist_ok=True)
-    config.save(folder.config)
-    append_event(folder.events, {"status": RunStatus.STARTED, "pid": os.getpid(), "task": config.task,
-                                 "model": config.model, "resumed": bool(config.resume_from_checkpoint)})
+    if not launch.is_worker():  # the launching process: workers read the config it saved, and it says started
+        folder.path.mkdir(parents=True, exist_ok=True)
+        config.save(folder.config)
+        processes = launch.requested_processes(config)
+        append_event(folder.events, {"status": RunStatus.STARTED, "pid": os.getpid(), "task": config.task,
+                                     "model": config.model, "resumed": bool(config.resume_from_checkpoint),
+                                     "world_size": processes})
+        if processes > 1:
+            return _run_workers(config, folder, processes)
     step = 0
     trainer = None
     try:
@@ -97,9 +103,12 @@ def run(config: RunConfig) -> int:
         _quiet_progress_bars()
         stop_flag = StopFlag().install()
         ctx = build_context(config, folder, stop_flag)
-        ctx.plan.save(folder.plan)
+        main = launch.is_main_process()  # of several processes, rank 0 alone writes the run folder's files
+        if main:
+            ctx.plan.save(folder.plan)
         trainer = task_module(config.task).build(ctx)
-        ctx.plan.save(folder.plan, ctx.plan.trainer_config())  # with every field of the config the trainer got
+        if main:
+            ctx.plan.save(folder.plan, ctx.plan.trainer_config())  # with every field of the config the trainer got
         resume = folder.last_checkpoint() if config.resume_from_checkpoint else None
         if config.resume_from_checkpoint and resume is None:
             raise ConfigError("resume_from_checkpoint: the run has no complete checkpoint to resume from.")
@@ -110,14 +119,17 @@ def run(config: RunConfig) -> int:
             append_event(folder.events, {"status": RunStatus.STOPPED, "step": step,
                                          "checkpoint": checkpoint.name if checkpoint else None})
             return 0
-        trainer.save_model(str(folder.final))
-        ctx.tokenizer.save_pretrained(str(folder.final))
-        metrics = {"task": config.task, "model": config.model, "global_step": step, **_loss_summary(folder)}
+        trainer.save_model(str(folder.final))  # every rank: FSDP and DeepSpeed gather the weights to save
+        if main:
+            ctx.tokenizer.save_pretrained(str(folder.final))
+        metrics = {"task": config.task, "model": config.model, "global_step": step,
+                   "world_size": launch.world_size(), **_loss_summary(folder)}
         if getattr(trainer, "eval_dataset", None) is not None:
             metrics.update(trainer.evaluate())  # logged to events.jsonl by EventsCallback
         metrics.update(getattr(trainer, "metrics", {}) or {})
         metrics["peak_memory_mb"] = round(measured_peak_mb(ctx.plan.hardware.device), 1)
-        folder.metrics.write_text(json.dumps(metrics, indent=2, default=str))
+        if main:
+            folder.metrics.write_text(json.dumps(metrics, indent=2, default=str))
         append_event(folder.events, {"status": RunStatus.FINISHED, "step": step})
         return 0
     except RlhfError as error:
@@ -136,6 +148,25 @@ def run(config: RunConfig) -> int:
         except OSError:  # stdout.log is on the full disk too
             pass
         return 1
+
+
+def _run_workers(config: RunConfig, folder: RunFolder, processes: int) -> int:
+    """Train with ``processes`` workers under ``accelerate launch`` (rlhf.runs.launch); rank 0 records the
+    outcome. Should the workers all die without one, say so here."""
+    try:
+        accelerate_file = launch.write_accelerate_config(config, folder, processes)
+    except RlhfError as error:
+        _record_failure(folder, {"status": RunStatus.FAILED, "error": str(error), "step": 0})
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    code = launch.launch(launch.launch_command(accelerate_file, folder.config))
+    outcome = folder.recorded_status() or {}
+    if outcome.get("status") in (RunStatus.FINISHED, RunStatus.STOPPED):
+        return 0  # a stop reaches the launcher too, which then exits non-zero: the workers' verdict stands
+    if outcome.get("status") != RunStatus.FAILED:
+        _record_failure(folder, {"status": RunStatus.FAILED, "step": 0, "error": f"the {processes} training "
+                                 f"processes exited with code {code} without a result; see stdout.log"})
+    return code or 1
 
 
 def _quiet_progress_bars() -> None:

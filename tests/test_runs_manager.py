@@ -347,13 +347,10 @@ def test_tail_follows_until_the_current_attempt_ends(manager):
     assert list(manager.tail(run_id, follow=False)) == events
 
 
-def test_default_command_uses_accelerate_with_several_gpus(monkeypatch):
-    monkeypatch.setattr(manager_module, "_cuda_device_count", lambda: 1)
+def test_default_command_is_rlhf_train_which_launches_several_processes_itself(monkeypatch):
+    """The world size is a run setting: ``rlhf train`` relaunches under accelerate (tests/test_distributed.py)."""
+    monkeypatch.setattr("rlhf.runs.launch.visible_gpus", lambda: 2)
     assert manager_module.default_command() == [sys.executable, "-m", "rlhf", "train", "--config", CONFIG]
-    monkeypatch.setattr(manager_module, "_cuda_device_count", lambda: 2)
-    command = manager_module.default_command()
-    assert command[1:5] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes"]
-    assert command[-5:] == ["-m", "rlhf", "train", "--config", CONFIG]
 
 
 def test_a_reused_pid_is_not_our_process():

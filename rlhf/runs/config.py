@@ -69,6 +69,13 @@ class TrainingSettings:
     beta: float | None = setting(None, "DPO/KTO/ORPO/GRPO/RLOO: strength of the preference or KL term; unset: TRL's")
     loss_type: str | None = setting(None, "DPO/KTO: the loss (DPO: sigmoid, ipo, hinge, robust, apo_zero, …); "
                                           "unset: TRL's")
+    # -- several processes and fast RL generation (rlhf.runs.launch; rlhf.tasks.rl) --
+    num_processes: int | None = setting(None, "training processes (one per GPU) under accelerate launch; unset: "
+                                              "every visible GPU (1 without CUDA; PPO always 1)")
+    distributed: str = setting("ddp", "how several processes share the model: ddp, fsdp, deepspeed-zero2 or "
+                                      "deepspeed-zero3 (the last three need CUDA)")
+    use_vllm: bool = setting(False, "GRPO/RLOO: generate the rollouts with vLLM on the training GPU (TRL's colocate "
+                                    "mode); needs CUDA and vllm installed")
     extra: dict[str, Any] = setting(help="any other argument of the task's TRL config, as JSON", factory=dict)
 
 
@@ -174,6 +181,9 @@ class RunConfig:
             raise ConfigError(f"loss_type: the {task.name} task has no loss_type to choose.")
         if task.rewarded and not (self.rl.reward_models or self.rl.reward_func or self.rl.reward_code):
             raise ConfigError("reward_model / reward_func: RL needs at least one reward model or reward function.")
+        from rlhf.runs import launch
+
+        launch.validate(self)  # num_processes, distributed, use_vllm
         from rlhf.runs import ray_backend
 
         ray_backend.validate(self)  # backend, ray_address, num_workers, resources_per_worker

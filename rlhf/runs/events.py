@@ -32,6 +32,8 @@ def append_event(path: str | Path, event: dict[str, Any]) -> None:
     """Append one event as one line. Should the file end in a torn line (its writer killed mid-write, or a
     write cut short by a full disk), the event starts on a new line, so it is not glued to the fragment and
     skipped along with it. A short write is continued; OSError (ENOSPC) when nothing more can be written."""
+    if os.environ.get("RANK", "0") not in ("", "0"):
+        return  # a run of several processes: rank 0 alone writes its events (rlhf.runs.launch)
     event = {"time": round(time.time(), 3), **{k: _clean(v) for k, v in event.items()}}
     data = (json.dumps(event, ensure_ascii=False, default=str) + "\n").encode("utf-8")
     fd = os.open(str(path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)  # read: the last byte

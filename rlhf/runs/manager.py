@@ -53,24 +53,9 @@ _CHILDREN: list[subprocess.Popen] = []  # supervisors started here, kept so they
 
 
 def default_command() -> list[str]:
-    """``python -m rlhf train --config CONFIG``, or the same under ``accelerate launch`` with more than one GPU."""
-    gpus = _cuda_device_count()
-    if gpus > 1:
-        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(gpus),
-                "-m", "rlhf", "train", "--config", CONFIG]
+    """``python -m rlhf train --config CONFIG``; with several processes (the run's ``num_processes``, or several
+    GPUs) that command relaunches itself under ``accelerate launch`` (see :mod:`rlhf.runs.launch`)."""
     return [sys.executable, "-m", "rlhf", "train", "--config", CONFIG]
-
-
-def _cuda_device_count() -> int:
-    if os.environ.get("CUDA_VISIBLE_DEVICES") == "" or not any(
-            os.path.exists(device) for device in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg")):
-        return 0  # no NVIDIA, ROCm or WSL GPU device: skip the seconds of importing torch to count none
-    try:
-        import torch  # lazily: only the supervisor of a run that uses the default command pays for it
-
-        return torch.cuda.device_count()
-    except Exception:  # no torch, broken driver: train on one device and let the trainer say what is wrong
-        return 0
 
 
 def expand_command(command: list[str], run: RunFolder) -> list[str]:

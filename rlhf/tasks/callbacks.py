@@ -41,7 +41,21 @@ class StopCallback(TrainerCallback):
         self.flag = flag
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.flag.requested:
+        if _requested_anywhere(self.flag.requested, args.device):
+            self.flag.requested = True  # every process stops at this step and saves the same checkpoint
             control.should_save = True
             control.should_training_stop = True
         return control
+
+
+def _requested_anywhere(requested: bool, device) -> bool:
+    """With several processes, whether any was asked to stop (they must all stop at the same step, or the ones
+    still training wait forever on the others); one process: its own flag."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return requested
+    flag = torch.tensor([1.0 if requested else 0.0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())

@@ -279,9 +279,14 @@ class PPOTrainer:
         s = self.settings
         query, query_mask = self._encode(prompts)
         max_new_tokens = sample_length(self.length_rng, s.min_new_tokens, s.max_new_tokens)
+        started = time.perf_counter()
+        # One batched call over the left-padded prompts, reusing each step's keys and values (the KV cache, on
+        # explicitly: a model saved with gradient checkpointing may carry use_cache=False in its config).
         sequences = self.model.generate(
             input_ids=query, attention_mask=query_mask, max_new_tokens=max_new_tokens,
-            pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_ids or None, **self.generation_kwargs)
+            pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_ids or None,
+            **{"use_cache": True, **self.generation_kwargs})
+        generation_s = time.perf_counter() - started
         context_length = query.shape[1]
         responses = sequences[:, context_length:]
         mask = response_mask(responses, self.eos_token_ids)
@@ -314,7 +319,8 @@ class PPOTrainer:
         advantages = masked_whiten(advantages, mask)
         return {"input_ids": input_ids, "attention_mask": attention_mask, "context_length": context_length,
                 "mask": mask, "logprobs": logprobs, "values": values, "advantages": advantages,
-                "returns": returns, "scores": scores, "kl": kl, "ended": ended}
+                "returns": returns, "scores": scores, "kl": kl, "ended": ended,
+                "rollout_tokens_per_second": int(mask.sum()) / max(generation_s, 1e-9)}
 
     def _optimise(self, batch: dict) -> dict:
         """``num_ppo_epochs`` passes of clipped-surrogate + clipped-value updates over shuffled minibatches."""
@@ -378,6 +384,7 @@ class PPOTrainer:
             "val/num_eos_tokens": int(batch["ended"].sum().item()),
             "learning_rate": self.optimizer.param_groups[0]["lr"],
             "response_length": batch["mask"].sum(1).float().mean().item(),
+            "rollout/tokens_per_second": batch["rollout_tokens_per_second"],
         }
 
     # -- the loop ------------------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ def resolve(r) -> dict[str, Any]:
     )
     if t.beta is not None:
         task_args["beta"] = t.beta
+    if t.use_vllm:  # vLLM in the training process, sharing its GPU (TRL's colocate mode; checked in build)
+        task_args.update(use_vllm=True, vllm_mode="colocate")
     return r.trl_args(**task_args)
 
 
@@ -141,17 +143,37 @@ def total_reward(sources: list[Any]) -> Callable[[list[str], list[str]], list[fl
 def build(ctx):
     from rlhf.tasks.models import load_causal_lm
     from rlhf.tasks.rl_samples import sample_callback
+    from rlhf.tasks.rollout_speed import measure_trl_rollouts
 
     sources = reward_sources(ctx)
     if ctx.config.rl.algorithm == "ppo":
         return _build_ppo(ctx, total_reward(sources))
+    if ctx.config.training.use_vllm:
+        require_vllm(ctx.plan.hardware.device)
     reward_funcs = [s.model if hasattr(s, "model") else s for s in sources]
     processing = [s.tokenizer if hasattr(s, "tokenizer") else None for s in sources]
     model = load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype())
     trainer = ctx.trl_trainer(model, reward_funcs=reward_funcs, reward_processing_classes=processing,
                               eval_dataset=None)
     trainer.add_callback(sample_callback(trainer, _events_path(ctx)))
+    measure_trl_rollouts(trainer)
     return trainer
+
+
+def require_vllm(device: str) -> None:
+    """``use_vllm`` needs a CUDA GPU and the ``vllm`` package; say which one is missing (exit 2)."""
+    import importlib.util
+
+    from rlhf.errors import ConfigError
+
+    missing = []
+    if device != "cuda":
+        missing.append(f"a CUDA GPU (this run trains on {device})")
+    if importlib.util.find_spec("vllm") is None:
+        missing.append("the vllm package (pip install vllm)")
+    if missing:
+        raise ConfigError(f"use_vllm: vLLM generation needs {' and '.join(missing)}; leave use_vllm off to "
+                          f"generate with transformers.")
 
 
 def _events_path(ctx) -> str:

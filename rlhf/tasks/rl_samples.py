@@ -50,9 +50,10 @@ def line(step: int, max_steps: int, mean_reward: float | None, sample: Sample) -
 
 
 def step_line(step: int, max_steps: int, metrics: dict) -> str:
-    """A step without a sample: ``step 3/20  reward 0.412  kl 0.0031``."""
+    """A step without a sample: ``step 3/20  reward 0.412  kl 0.0031  rollout tok/s 812``."""
     of = f"/{max_steps}" if max_steps > 0 else ""
-    shown = [(name, metrics.get(key)) for name, key in (("reward", "reward"), ("kl", "objective/kl"))]
+    shown = [(name, metrics.get(key)) for name, key in (("reward", "reward"), ("kl", "objective/kl"),
+                                                        ("rollout tok/s", "rollout/tokens_per_second"))]
     return f"step {step}{of}" + "".join(f"  {name} {value:.3g}" for name, value in shown
                                         if isinstance(value, (int, float)))
 

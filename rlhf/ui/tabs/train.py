@@ -41,7 +41,8 @@ ARG_NAMES = {"kl_coef": ("kl_coef", "beta"), "per_device_train_batch_size": ("pe
 LOG_METRICS = (("loss", "loss"), ("eval_loss", "eval_loss"), ("train_loss", "mean loss"), ("reward", "reward"),
                ("objective/kl", "kl"), ("accuracy", "accuracy"), ("eval_accuracy", "eval_accuracy"),
                ("rewards/accuracies", "accuracy"), ("margin", "margin"), ("rewards/margins", "margin"),
-               ("eval_rewards/margins", "eval_margin"), ("learning_rate", "lr"))
+               ("eval_rewards/margins", "eval_margin"), ("learning_rate", "lr"),
+               ("rollout/tokens_per_second", "rollout tok/s"))
 
 
 def status_text(run: dict[str, Any]) -> str:
