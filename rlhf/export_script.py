@@ -337,6 +337,9 @@ class _ScriptWriter:
 
     def write(self) -> str:
         body = [self._settings(), *self._rows(), self._model(), self._lora(), *self._trainer()]
+        from rlhf.runs.launch import script_launch_note
+
+        self.notes.append(script_launch_note(self.config))  # the run config is where the world size is set
         if not self.stops_early:
             body.append(TRAIN)
         return self._header() + "".join(body)  # the header last: sections add notes and imports

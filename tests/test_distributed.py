@@ -71,6 +71,12 @@ def test_fsdp_and_deepspeed_refuse_a_machine_without_cuda():
     assert launch.accelerate_config(rl_config("grpo"), processes=2, cuda=False)["mixed_precision"] == "no"
 
 
+def test_exported_script_says_how_to_launch_several_processes():
+    note = launch.script_launch_note(rl_config("grpo", num_processes=2))
+    assert "accelerate launch --num_processes 2" in note and launch.ACCELERATE_CONFIG in note
+    assert "run this script with python" in launch.script_launch_note(rl_config("ppo"))
+
+
 def test_rlhf_train_refuses_ppo_with_two_processes_with_exit_2(tmp_path):
     done = subprocess.run([sys.executable, "-m", "rlhf", "train", "--task", "rl", "--algorithm", "ppo",
                            "--reward-func", str(tmp_path / "r.py"), "--output-dir", str(tmp_path / "run"), *TWO],

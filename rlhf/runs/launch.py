@@ -107,6 +107,19 @@ def validate(config: "RunConfig") -> None:
                           "rloo).")
 
 
+def script_launch_note(config: "RunConfig") -> str:
+    """What an exported script says about several processes (the run config stays the one place they are set)."""
+    if single_process_only(config):
+        return "PPO trains in one process: run this script with python, not under accelerate launch."
+    n = config.training.num_processes
+    count = f"{n} processes as the run set" if n and n > 1 else "N processes (N GPUs)"
+    return (f"Several processes or GPUs: `accelerate launch --num_processes {n if n and n > 1 else 'N'} "
+            f"--multi_gpu SCRIPT.py` for {count}; a run of rlhf's that trained with several wrote the exact launch "
+            f"config to its folder ({ACCELERATE_CONFIG}: `accelerate launch --config_file {ACCELERATE_CONFIG} "
+            f"SCRIPT.py`, which also sets {config.training.distributed}). The batch size is per device, so the "
+            f"effective batch grows with the number of processes.")
+
+
 def accelerate_config(config: "RunConfig", processes: int, cuda: bool) -> dict:
     """The ``accelerate launch --config_file`` mapping for this run.
 
