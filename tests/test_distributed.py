@@ -86,6 +86,29 @@ def test_rlhf_train_refuses_ppo_with_two_processes_with_exit_2(tmp_path):
     assert "num_processes: PPO" in done.stderr
 
 
+def test_train_tab_offers_processes_only_with_several_gpus(monkeypatch):
+    import gradio as gr
+
+    from rlhf.ui.tabs import train as train_tab
+
+    with gr.Blocks():
+        monkeypatch.setattr(launch, "visible_gpus", lambda: 1)
+        assert train_tab.gpu_inputs() == ()
+        monkeypatch.setattr(launch, "visible_gpus", lambda: 4)
+        processes, distributed = train_tab.gpu_inputs()
+    assert processes.value == 4 and distributed.value == "ddp"
+    assert distributed.choices[-1][0] == "deepspeed-zero3"
+
+
+def test_an_rl_step_line_shows_the_rollout_speed():
+    from rlhf.tasks.rl_samples import step_line
+    from rlhf.ui.tabs.train import step_line as tab_line
+
+    metrics = {"step": 3, "reward": 0.5, "rollout/tokens_per_second": 812.4}
+    assert step_line(3, 20, metrics).endswith("rollout tok/s 812")
+    assert "rollout tok/s 812" in tab_line(metrics, 20)
+
+
 # -- two processes on CPU (gloo) ---------------------------------------------------------------------------------
 
 def _world_sizes(run) -> list[int]:

@@ -305,19 +305,21 @@ class TrainTab:
     saved_form: gr.BrowserState  # the form's values, so a reload keeps them
     last_run: gr.BrowserState  # the run this browser started last, so its status line survives a reload
     show_plan: tuple = ()  # (handler, inputs, outputs) of the resolved plan, for the page's load (set by wire)
+    gpus: tuple = ()  # (num_processes, distributed) inputs: shown only where several GPUs are visible
 
     @property
     def form(self) -> list:
         """Every input of the settings form."""
         return [self.task, self.model, self.use_peft, *self.numbers, self.scheduler, self.train_size, *self.options,
                 *self.lora, self.algorithm, self.reward_models, self.use_reward_func, *self.rl_numbers,
-                self.run_on, self.num_workers]
+                self.run_on, self.num_workers, *self.gpus]
 
     @property
     def form_names(self) -> list[str]:
         """The name of each input of :attr:`form`, in its order (the keys of the saved form)."""
         return ["task", "model", "use_peft", *NUMBERS, "lr_scheduler_type", "train_size", *tasks.option_names(),
-                *LORA_NUMBERS, "algorithm", "reward_models", "use_reward_func", *RL_NUMBERS, "backend", "num_workers"]
+                *LORA_NUMBERS, "algorithm", "reward_models", "use_reward_func", *RL_NUMBERS, "backend", "num_workers",
+                *(["num_processes", "distributed"] if self.gpus else [])]
 
     def settings(self, form: dict) -> dict[str, Any]:
         """The form's values (``form`` maps each input to its value) → RunConfig settings, see :func:`collect`."""
@@ -327,6 +329,11 @@ class TrainTab:
                            [form[n] for n in self.options])
         if form[self.run_on] == "ray":
             settings.update(backend="ray", num_workers=int(form[self.num_workers] or 1))
+        if self.gpus:  # several GPUs: how many processes, and how they share the model
+            processes, distributed = (form[component] for component in self.gpus)
+            if processes:
+                settings["num_processes"] = int(processes)
+            settings["distributed"] = distributed or "ddp"
         return settings
 
 
@@ -486,6 +493,7 @@ def build(ctx: Ctx) -> TrainTab:
     plan = gr.Markdown("*Change a setting to see the exact trainer arguments this run would get.*",
                        elem_id="train-plan", elem_classes="rlhf-note")
     run_on, num_workers, cluster = cluster_inputs()
+    gpus = gpu_inputs()
     with gr.Row(elem_classes="rlhf-actions"):
         start = gr.Button("Start training", variant="primary", scale=0, min_width=180, size="md",
                           interactive=settings.open_code)
@@ -538,8 +546,24 @@ def build(ctx: Ctx) -> TrainTab:
                          info=info, loss_plot=loss_plot, reward_plot=reward_plot, quality_plot=quality_plot,
                          drawn=gr.State([]),
                          plot_note=plot_note, log=log, raw_log=raw_log, script=script, watch=watch, shown=shown,
-                         saved_form=saved_form, last_run=last_run)
+                         saved_form=saved_form, last_run=last_run, gpus=gpus)
     return ctx.train
+
+
+def gpu_inputs() -> tuple:
+    """``num_processes`` and ``distributed``, offered only where more than one GPU is visible (one GPU or a CPU
+    trains in one process, so a page there looks as before)."""
+    from rlhf.runs.launch import Distributed, visible_gpus
+
+    gpus = visible_gpus()
+    if gpus < 2:
+        return ()
+    with gr.Row():
+        processes = gr.Number(gpus, precision=0, minimum=1, maximum=gpus, label=f"num_processes (of {gpus} GPUs)",
+                              info=tasks.setting_help("num_processes"), min_width=200)
+        distributed = gr.Dropdown([d.value for d in Distributed], value=Distributed.DDP.value, label="distributed",
+                                  info=tasks.setting_help("distributed"), min_width=200)
+    return processes, distributed
 
 
 def cluster_inputs() -> tuple[gr.Radio, gr.Number, gr.Markdown]:
