@@ -446,7 +446,7 @@ class _ScriptWriter:
         extra = "".join(f", {k}={v!r}" for k, v in self._by_hardware(lambda plan: plan.model_kwargs).items())
         if classifier:
             cls = "AutoPeftModelForSequenceClassification" if adapter else "AutoModelForSequenceClassification"
-            loader = f"{cls}.from_pretrained(MODEL, num_labels=1, dtype=DTYPE)"
+            loader = f"{cls}.from_pretrained(MODEL, num_labels=1, dtype=DTYPE{extra})"
         elif self.plan.from_scratch:
             self._import("transformers", "AutoConfig")
             cls = "AutoModelForCausalLM"

@@ -103,6 +103,23 @@ def test_a_run_the_cluster_cannot_take_fails_naming_the_cluster(tmp_path):
     assert verdict["error"].startswith("cannot submit the run to the Ray cluster at http://127.0.0.1:9")
 
 
+def test_a_ray_run_whose_job_is_gone_is_interrupted(tmp_path):
+    """Its local processes are gone and its cluster no longer answers for the job: interrupted, resumable."""
+    pytest.importorskip("ray")
+    from rlhf.runs.events import append_event
+    from rlhf.runs.manager import write_json
+
+    manager = RunManager(tmp_path / "runs")
+    run = manager.runs_dir / "20260101-000000-sft-abcd"
+    run.mkdir()
+    RunConfig(task="sft", output_dir=str(run), backend="ray", ray_address="127.0.0.1:9").save(run / "config.yaml")
+    append_event(run / "events.jsonl", {"status": "queued"})
+    append_event(run / "events.jsonl", {"status": "started", "backend": "ray", "world_size": 2})
+    write_json(run / "ray_job.json", {"job_id": "rlhf-gone", "address": "http://127.0.0.1:9", "attempt": 1})
+    info = manager.status(run.name)
+    assert info["status"] == "interrupted" and "gone without reporting a result" in info["error"]
+
+
 def test_workers_are_capped_by_what_the_live_nodes_hold():
     config = RunConfig(task="sft", backend="ray", num_workers=3)
     nodes = [{"Alive": True, "Resources": {"CPU": 1.0}}, {"Alive": False, "Resources": {"CPU": 8.0}},

@@ -63,7 +63,9 @@ class TrainingSettings:
     weight_decay: float = setting(0.0, "AdamW weight decay")
     seed: int = setting(42, "random seed of the training")
     bf16: bool | None = setting(None, "bfloat16 mixed precision; unset: on where the GPU supports it")
-    gradient_checkpointing: bool = setting(False, "recompute activations in the backward pass to save memory")
+    gradient_checkpointing: bool | None = setting(None, "recompute activations in the backward pass to save "
+                                                        "memory; unset: on for TRL's trainers (TRL's default), off "
+                                                        "for PPO")
     packing: bool | None = setting(None, "SFT: pack rows into full sequences; unset: only where it is exact "
                                          "(CUDA with flash-attn)")
     beta: float | None = setting(None, "DPO/KTO/ORPO/GRPO/RLOO: strength of the preference or KL term; unset: TRL's")
@@ -76,6 +78,13 @@ class TrainingSettings:
                                       "deepspeed-zero3 (the last three need CUDA)")
     use_vllm: bool = setting(False, "GRPO/RLOO: generate the rollouts with vLLM on the training GPU (TRL's colocate "
                                     "mode); needs CUDA and vllm installed")
+    # -- precision and kernels (rlhf.tasks.plan resolves them; rlhf.runs.memory estimates with them) --
+    attn_implementation: str | None = setting(None, "attention kernel: sdpa, flash_attention_2 (needs CUDA and "
+                                                    "flash-attn) or eager; unset: flash_attention_2 where SFT packs, "
+                                                    "else the model's default (sdpa)")
+    use_liger_kernel: bool = setting(False, "Liger's fused Triton kernels (needs CUDA and liger-kernel); not for PPO")
+    load_in_4bit: bool = setting(False, "QLoRA: the frozen base in 4-bit nf4 under LoRA adapters (needs use_peft, "
+                                        "CUDA and bitsandbytes)")
     extra: dict[str, Any] = setting(help="any other argument of the task's TRL config, as JSON", factory=dict)
 
 

@@ -97,6 +97,8 @@ class PPOSettings:
     max_prompt_length: int = 256    # longer prompts keep their last tokens
     save_steps: int = 0             # 0: only at the end / on stop
     logging_steps: int = 1
+    bf16: bool = False              # CUDA: bfloat16 autocast over float32 master weights (TF32 matmuls on)
+    fp16: bool = False              # CUDA before Ampere: float16 autocast with a gradient scaler
 
 
 # -- the maths, as small functions ----------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class PPOTrainer:
     def __init__(self, model_path: str, tokenizer, prompts: list[str],
                  reward_fn: Callable[[list[str], list[str]], list[float]], settings: PPOSettings,
                  output_dir: str, peft_config=None, on_log: Optional[Callable[[dict], Any]] = None,
-                 should_stop: Optional[Callable[[], bool]] = None):
+                 should_stop: Optional[Callable[[], bool]] = None, model_kwargs: Optional[dict] = None):
         from transformers import AutoModelForCausalLM, set_seed
 
         if not prompts:
@@ -193,8 +195,18 @@ class PPOTrainer:
         set_seed(settings.seed)
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
-        # Full fine-tuning trains in float32; LoRA keeps the base in its stored dtype (adapters are float32).
-        model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto" if self.is_peft else torch.float32)
+        # Full fine-tuning keeps float32 master weights (bf16/fp16 autocast on CUDA); LoRA keeps the base in its
+        # stored dtype (adapters are float32); model_kwargs: the attention kernel, QLoRA's 4-bit base.
+        self.model_kwargs = dict(model_kwargs or {})
+        half = torch.bfloat16 if settings.bf16 else torch.float16 if settings.fp16 else None
+        self.autocast_dtype = half if self.device.type == "cuda" else None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype is torch.float16)
+        if self.autocast_dtype is torch.bfloat16:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        quantized = "quantization_config" in self.model_kwargs
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto" if self.is_peft else torch.float32,
+                                                     **self.model_kwargs)
         if self.is_peft:
             from peft import get_peft_model
 
@@ -202,7 +214,7 @@ class PPOTrainer:
             model = get_peft_model(model, peft_config)
         else:
             self.ref_model = copy.deepcopy(model).requires_grad_(False).to(self.device).eval()
-        self.model = model.to(self.device).eval()  # eval(): no dropout, also while training
+        self.model = (model if quantized else model.to(self.device)).eval()  # eval(): no dropout, also training
 
         hidden = model.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden, 1).to(self.device)
@@ -257,14 +269,23 @@ class PPOTrainer:
     def _forward(self, model, input_ids, attention_mask, context_length: int, with_values: bool = False):
         """Log-probs of the tokens after ``context_length`` (and the values of the states before them)."""
         position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                    output_hidden_states=with_values, use_cache=False)
+        with self._autocast():
+            out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                        output_hidden_states=with_values, use_cache=False)
         logits = out.logits[:, context_length - 1:-1].float() / self.temperature
         logprobs = torch.log_softmax(logits, -1).gather(-1, input_ids[:, context_length:, None]).squeeze(-1)
         if not with_values:
             return logprobs, None
         hidden = out.hidden_states[-1][:, context_length - 1:-1].float()
         return logprobs, self.value_head(hidden).squeeze(-1)
+
+    def _autocast(self):
+        """Mixed precision on CUDA (the settings' bf16 or fp16); float32 elsewhere."""
+        import contextlib
+
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.autocast_dtype)
 
     def _reference_logprobs(self, input_ids, attention_mask, context_length: int) -> torch.Tensor:
         if self.ref_model is not None:
@@ -348,9 +369,11 @@ class PPOTrainer:
                 pg_loss = masked_mean(torch.max(pg_unclipped, pg_clipped), mask)
 
                 self.optimizer.zero_grad(set_to_none=True)
-                (pg_loss + s.vf_coef * vf_loss).backward()
+                self.scaler.scale(pg_loss + s.vf_coef * vf_loss).backward()
+                self.scaler.unscale_(self.optimizer)  # fp16: unscaled before clipping; otherwise a no-op
                 torch.nn.utils.clip_grad_norm_(self.trainable, 1.0)
-                self.optimizer.step()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
 
                 with torch.no_grad():
                     stats["approxkl"].append(0.5 * masked_mean(log_ratio ** 2, mask).item())
@@ -363,7 +386,8 @@ class PPOTrainer:
 
     def _step(self) -> dict:
         s = self.settings
-        batch = self._rollout(self._prompts_for_step(self.global_step))
+        with self._autocast():  # sampling in mixed precision too
+            batch = self._rollout(self._prompts_for_step(self.global_step))
         stats = self._optimise(batch)
         self.global_step += 1
         kl = batch["kl"].sum(1)

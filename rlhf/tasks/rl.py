@@ -96,6 +96,8 @@ def _ppo_settings(r) -> dict[str, Any]:
         seed=t.seed,
         save_steps=t.save_steps or 0,
         logging_steps=t.logging_steps or 1,
+        bf16=r.bf16() and r.hardware.device == "cuda",
+        fp16=r.fp16(),
     )
 
 
@@ -152,7 +154,7 @@ def build(ctx):
         require_vllm(ctx.plan.hardware.device)
     reward_funcs = [s.model if hasattr(s, "model") else s for s in sources]
     processing = [s.tokenizer if hasattr(s, "tokenizer") else None for s in sources]
-    model = load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype())
+    model = load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype(), **ctx.plan.model_kwargs)
     trainer = ctx.trl_trainer(model, reward_funcs=reward_funcs, reward_processing_classes=processing,
                               eval_dataset=None)
     trainer.add_callback(sample_callback(trainer, _events_path(ctx)))
@@ -230,7 +232,7 @@ def _build_ppo(ctx, reward_fn):
     trainer = PPOTrainer(
         model_path=ctx.plan.model_path, tokenizer=ctx.tokenizer, prompts=list(ctx.train_dataset["prompt"]),
         reward_fn=rewarded, settings=ctx.plan.trainer_config(), output_dir=ctx.config.output_dir,
-        peft_config=ctx.plan.peft_config(), on_log=on_log,
+        peft_config=ctx.plan.peft_config(), on_log=on_log, model_kwargs=ctx.plan.model_kwargs,
         should_stop=lambda: ctx.stop_flag is not None and ctx.stop_flag.requested,
     )
     return _PPOAdapter(trainer)
