@@ -35,7 +35,7 @@ def test_smollm2_preset_has_its_published_dimensions():
 def plan_for(task: str, preset: str = "smollm2-135m", hardware: Hardware = CPU, **training):
     config = RunConfig(task=task, model="preset", output_dir="out")
     for name, value in training.items():
-        setattr(config.lora if name.startswith(("use_peft", "lora", "load_in")) else config.training, name, value)
+        setattr(config.lora if name.startswith(("use_peft", "lora")) else config.training, name, value)
     if task == "rl":
         config.rl.reward_code = "def reward_func(completions, **kw):\n    return [0.0] * len(completions)\n"
     return resolve(config, hardware=hardware, model_path="preset", max_length_limit=1024)
@@ -124,3 +124,42 @@ def test_the_estimate_is_within_a_quarter_of_the_measured_peak(preset, task, pre
     train(starter_cache, tmp_path / "run", *flags)
     measured = json.loads((tmp_path / "run" / "metrics.json").read_text())["peak_memory_mb"]
     assert abs(predicted - measured) / measured <= TOLERANCE, (predicted, measured)
+
+
+# -- the app: shown with the plan, refused at Start unless forced ---------------------------------------------
+
+@pytest.fixture()
+def small_model(tmp_path):
+    """A model folder with just a config: all the memory plan reads (no weights are loaded)."""
+    from transformers import GPT2Config
+
+    GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=512).save_pretrained(tmp_path / "model")
+    return str(tmp_path / "model")
+
+
+@pytest.fixture()
+def api(tmp_path):
+    from rlhf.ui.api import Api, Caller
+    from rlhf.ui.settings import AppSettings
+
+    return Api(AppSettings(runs_dir=tmp_path / "runs")), Caller("local")
+
+
+def test_the_train_tabs_plan_carries_the_memory_plan(api, small_model):
+    app, local = api
+    answer = app.resolve_plan("sft", local, small_model, settings={"max_steps": 1})
+    assert answer["memory"]["parts"]["weights"] > 0 and answer["memory"]["fits"] in (True, False)
+
+
+def test_start_refuses_a_run_that_cannot_fit_unless_forced(api, small_model, monkeypatch):
+    app, local = api
+    monkeypatch.setattr("rlhf.runs.memory.available_mb", lambda device: 100.0)  # a machine with 100 MB
+    submitted = []
+    monkeypatch.setattr(app.runs, "submit", lambda run, owner, merge_repeat: submitted.append(run) or
+                        {"run_id": "r1", "status": "queued"})
+    monkeypatch.setattr("rlhf.ui.state.write_owner", lambda *a: None)
+    with pytest.raises(Exception, match="memory: .*does NOT fit.*--use-peft"):
+        app.start_run("sft", local, small_model, settings={"max_steps": 1})
+    assert not submitted
+    app.start_run("sft", local, small_model, settings={"max_steps": 1}, force=True)
+    assert len(submitted) == 1

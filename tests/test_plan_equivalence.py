@@ -50,7 +50,8 @@ def _variants():
                                       "{reward_py}"], id="rl-ppo-both")
         else:
             yield pytest.param(task, [], id=task)
-    yield pytest.param("sft", ["--use-peft", "--lora-r", "4"], id="sft-lora")
+    yield pytest.param("sft", ["--use-peft", "--lora-r", "4", "--gradient-checkpointing", "false",
+                               "--attn-implementation", "eager"], id="sft-lora-eager-no-checkpointing")
     yield pytest.param("dpo", ["--use-peft", "--loss-type", "ipo", "--beta", "0.2"], id="dpo-lora-ipo")
 
 
@@ -72,6 +73,8 @@ def test_exported_script_builds_the_config_rlhf_train_built(task, flags, reward_
     script = tmp_path / "exported.py"
     # the script writes to <run>-export by default; given the run's own folder, every argument must match
     script.write_text(export_script_from_file(run / "config.yaml", output_dir=str(run)))
+    for name, value in json.loads((run / "plan.json").read_text())["model_kwargs"].items():
+        assert f"{name}={value!r}" in script.read_text(), name  # the model loads as in the run (attention kernel)
     args = runpy.run_path(str(script), run_name="exported")["args"]
     exported = args.to_dict() if hasattr(args, "to_dict") else dataclasses.asdict(args)
 

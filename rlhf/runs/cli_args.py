@@ -76,7 +76,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         if kind == "bool":
             options["action"] = "store_true"
         elif kind == "bool | None":
-            options.update(type=_optional_bool, metavar="true|false")
+            options.update(type=_optional_bool, metavar="true|false", nargs="?", const=True)  # bare flag: true
         elif kind.startswith("list"):
             options.update(action="append" if f.name == "reward_models" else "store",
                            nargs=None if f.name == "reward_models" else "+")

@@ -185,7 +185,7 @@ def workload(plan) -> Workload:
 def gradient_checkpointing(plan) -> bool:
     """What the trainer will do: the plan's value, else the config class's default (TRL's: on)."""
     if plan.trainer.config == "PPOSettings":
-        return bool(plan.config.training.gradient_checkpointing)
+        return False  # our PPO keeps every activation (its policy stays in eval mode, where checkpointing is off)
     for name in ("activation_checkpointing", "gradient_checkpointing"):
         if plan.args.get(name) is not None:
             return bool(plan.args[name])
@@ -198,10 +198,13 @@ def gradient_checkpointing(plan) -> bool:
 
 def estimate_parts(plan, shape: ModelShape, checkpointing: bool, reward_shapes: list[ModelShape] = ()) -> Parts:
     """The arithmetic, in MB."""
+    from rlhf.tasks.spec import ModelKind
+
     work = workload(plan)
+    vocabulary = 1 if plan.spec.model_kind is ModelKind.CLASSIFIER else shape.vocab_size  # a score, or logits
     cuda = plan.hardware.device == "cuda"
     weight_bytes = DTYPE_BYTES.get(plan.dtype, 4)
-    four_bit = bool(getattr(plan.config.lora, "load_in_4bit", False)) and plan.lora is not None
+    four_bit = plan.config.training.load_in_4bit and plan.lora is not None
     if four_bit:
         weights = shape.linear_parameters * NF4_BYTES + (shape.parameters - shape.linear_parameters) * weight_bytes
     else:
@@ -210,18 +213,18 @@ def estimate_parts(plan, shape: ModelShape, checkpointing: bool, reward_shapes: 
     trainable_bytes = 4 if plan.lora is not None else weight_bytes  # adapters train in float32
     gradients = trainable * trainable_bytes
     optimizer = trainable * ADAM_BYTES * (1 if trainable_bytes == 4 else 0.5)
-    act_bytes = 2 if (cuda and plan.args.get("bf16", plan.dtype != "float32")) else 4
+    act_bytes = 2 if (cuda and (plan.args.get("bf16") or plan.args.get("fp16") or plan.dtype != "float32")) else 4
     tokens = work.sequences * work.length
     h, i, layers = shape.hidden_size, shape.intermediate_size, shape.num_layers
     attention = 2 * shape.num_heads * work.length  # scores and probabilities per token (eager/CPU SDPA)
     per_layer = (8 * h + 4 * i + attention) * act_bytes
     kept = tokens * (layers * h * act_bytes + per_layer) if checkpointing else tokens * layers * per_layer
-    logits = tokens * shape.vocab_size * 4 * 3  # float32 logits, their log-softmax and its gradient
+    logits = tokens * vocabulary * 4 * 3  # float32 logits, their log-softmax and its gradient
     activations = kept + logits
     if work.frozen_forward:
-        activations += tokens * shape.vocab_size * 4
+        activations += tokens * vocabulary * 4
     cache = work.generation_tokens * layers * 2 * h * act_bytes
-    activations = max(activations, cache + work.sequences * shape.vocab_size * 4)
+    activations = max(activations, cache + work.sequences * vocabulary * 4)
     reference = work.frozen_copies * shape.parameters * weight_bytes
     reference += sum(r.parameters * weight_bytes for r in reward_shapes)
     value_head = (h + 1) * 4 * 4 if work.value_head else 0.0  # weights, gradient, two moments
@@ -284,13 +287,13 @@ def suggestions(plan, shape: ModelShape, checkpointing: bool, rewards: list[Mode
     """Each change that lowers the estimate, with the total it would give, smallest first."""
     from rlhf.tasks.plan import resolve
 
-    config, t, rl = plan.config, plan.config.training, plan.config.rl
+    config, t = plan.config, plan.config.training
     changes: list[tuple[str, Any]] = []
     if plan.lora is None:
         changes.append(("--use-peft (LoRA)", lambda c: setattr(c.lora, "use_peft", True)))
-    if plan.hardware.device == "cuda" and not getattr(config.lora, "load_in_4bit", False):
+    if plan.hardware.device == "cuda" and not t.load_in_4bit:
         changes.append(("--use-peft --load-in-4bit (QLoRA)", lambda c: (setattr(c.lora, "use_peft", True),
-                                                                         setattr(c.lora, "load_in_4bit", True))))
+                                                                         setattr(c.training, "load_in_4bit", True))))
     batch = int(plan.args.get("per_device_train_batch_size") or plan.args.get("batch_size") or 1)
     if batch > 1 and plan.trainer.config not in ("GRPOConfig", "RLOOConfig"):
         changes.append((f"--per-device-train-batch-size {max(1, batch // 2)}",
@@ -298,7 +301,7 @@ def suggestions(plan, shape: ModelShape, checkpointing: bool, rewards: list[Mode
     length = plan.max_length()
     if length > 128:
         changes.append((f"--max-length {length // 2}", lambda c: setattr(c.training, "max_length", length // 2)))
-    if not checkpointing:
+    if not checkpointing and plan.trainer.config != "PPOSettings":
         changes.append(("--gradient-checkpointing", lambda c: setattr(c.training, "gradient_checkpointing", True)))
     generations = plan.args.get("num_generations")
     if generations and generations > 2:

@@ -53,4 +53,4 @@ def resolve(r) -> dict[str, Any]:
 def build(ctx):
     from rlhf.tasks.models import load_causal_lm
 
-    return ctx.trl_trainer(load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype()))
+    return ctx.trl_trainer(load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype(), **ctx.plan.model_kwargs))

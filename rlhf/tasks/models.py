@@ -87,19 +87,20 @@ def load_causal_lm(path: str, dtype=None, from_scratch: bool = False, **kwargs):
     return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
 
 
-def load_reward_model(path: str, dtype=None, field: str = "model"):
-    """A single-score sequence classifier: a trained RM as is, or a fresh head on a causal/encoder base."""
+def load_reward_model(path: str, dtype=None, field: str = "model", **kwargs):
+    """A single-score sequence classifier: a trained RM as is, or a fresh head on a causal/encoder base;
+    ``kwargs`` (the plan's attention kernel, QLoRA's 4-bit config) go to ``from_pretrained``."""
     from transformers import AutoModelForSequenceClassification
 
     base = adapter_base(path)
     if base is not None:
         from peft import AutoPeftModelForSequenceClassification
 
-        model = AutoPeftModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=dtype)
+        model = AutoPeftModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=dtype, **kwargs)
         model = model.merge_and_unload()
     else:
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=dtype)
+            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=dtype, **kwargs)
         except (ValueError, KeyError, OSError) as error:
             raise ConfigError(f"{field}: {path} cannot be loaded as a sequence classifier ({error}).") from None
     return model

@@ -95,6 +95,19 @@ class Resolver:
         t = self.config.training
         return self.hardware.bf16 if t.bf16 is None else t.bf16
 
+    def fp16(self) -> bool:
+        """Mixed precision on a GPU without bfloat16 (before Ampere): float16 autocast with loss scaling."""
+        return self.hardware.device == "cuda" and not self.bf16() and self.config.training.bf16 is None
+
+    def precision_args(self) -> dict[str, Any]:
+        """Mixed precision (autocast over float32 master weights), TF32 matmuls where the GPU has them, Liger."""
+        args: dict[str, Any] = {"fp16": self.fp16()}  # always said: the exported script merges it over hardware
+        if self.hardware.device == "cuda" and self.hardware.bf16:
+            args["tf32"] = True
+        if self.config.training.use_liger_kernel:
+            args["use_liger_kernel"] = True
+        return args
+
     def trl_args(self, **task_args: Any) -> dict[str, Any]:
         """A TRL ``*Config``'s keyword arguments: common fields, the task's own, then the user's ``extra``;
         only the fields the config class has."""
@@ -130,8 +143,11 @@ class Resolver:
             args.update(self.spec.starter_args)  # below the task's own arguments, which carry the user's settings
         args.update(task_args)
         known = {f.name for f in dataclasses.fields(config_cls)}
-        if t.gradient_checkpointing:  # transformers 5 renamed it; the run config keeps the familiar name
-            args["activation_checkpointing" if "activation_checkpointing" in known else "gradient_checkpointing"] = True
+        # transformers 5 renamed it; the run config keeps the familiar name. Unset: TRL's default (on), said aloud
+        checkpointing = True if t.gradient_checkpointing is None else t.gradient_checkpointing
+        args["activation_checkpointing" if "activation_checkpointing" in known else "gradient_checkpointing"] = \
+            checkpointing
+        args.update(self.precision_args())
         for name, value in t.extra.items():
             if name not in known:
                 raise ConfigError(f"extra.{name}: not a {config_cls.__name__} argument.")
@@ -233,6 +249,69 @@ def model_max_length(model_path: str) -> int | None:
     return int(value) if isinstance(value, (int, float)) else None
 
 
+ATTN_IMPLEMENTATIONS = ("sdpa", "flash_attention_2", "eager")
+
+
+def weights_dtype(r: Resolver) -> str:
+    """The dtype the model is loaded in. Full fine-tuning keeps float32 master weights and trains under bf16/fp16
+    autocast (the trainer's ``bf16``/``fp16``); under LoRA the frozen base is stored in half precision."""
+    half = r.bf16() or r.fp16()
+    if not half or not r.config.lora.use_peft:
+        return "float32"
+    return "bfloat16" if r.bf16() else "float16"
+
+
+def kernel_model_kwargs(r: Resolver) -> dict[str, Any]:
+    """``from_pretrained`` arguments for the attention kernel and QLoRA's 4-bit base (a dict transformers turns
+    into a ``BitsAndBytesConfig``: plain JSON for plan.json and the exported script)."""
+    t, lora = r.config.training, r.config.lora
+    kwargs: dict[str, Any] = {}
+    if t.attn_implementation is not None:
+        if t.attn_implementation not in ATTN_IMPLEMENTATIONS:
+            raise ConfigError(f"attn_implementation: '{t.attn_implementation}' is not one of "
+                              f"{', '.join(ATTN_IMPLEMENTATIONS)}.")
+        kwargs["attn_implementation"] = t.attn_implementation
+    if t.load_in_4bit:
+        if not lora.use_peft:
+            raise ConfigError("load_in_4bit: QLoRA trains LoRA adapters over the 4-bit base; set use_peft too.")
+        kwargs["quantization_config"] = {
+            "quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": "nf4",
+            "bnb_4bit_use_double_quant": True,
+            "bnb_4bit_compute_dtype": "bfloat16" if r.hardware.bf16 else "float16"}
+    return kwargs
+
+
+OPTIONAL_PACKAGES = {"bitsandbytes": "bitsandbytes", "liger-kernel": "liger_kernel", "flash-attn": "flash_attn",
+                     "vllm": "vllm"}  # pip name → import name: kernels a run may ask for, none of them required
+
+
+def optional_packages() -> dict[str, bool]:
+    """Which optional kernel packages this machine has (found, not imported: importing vllm takes seconds)."""
+    import importlib.util
+
+    return {name: importlib.util.find_spec(module) is not None for name, module in OPTIONAL_PACKAGES.items()}
+
+
+def check_machine(config: RunConfig, hardware: Hardware) -> None:
+    """What this machine must have for the run's kernels: CUDA and the optional package each one needs."""
+    import importlib.util
+
+    t = config.training
+    needs = [("load_in_4bit", t.load_in_4bit, "bitsandbytes", "QLoRA (4-bit nf4 base weights)"),
+             ("attn_implementation", t.attn_implementation == "flash_attention_2", "flash_attn",
+              "flash_attention_2"),
+             ("use_liger_kernel", t.use_liger_kernel, "liger_kernel", "Liger kernels")]
+    for name, wanted, package, what in needs:
+        if not wanted:
+            continue
+        if hardware.device != "cuda":
+            raise ConfigError(f"{name}: {what} needs a CUDA GPU, and this machine has none (device: "
+                              f"{hardware.device}). Unset {name} to train here.")
+        if importlib.util.find_spec(package) is None:
+            raise ConfigError(f"{name}: {what} needs the optional package {package.replace('_', '-')}, which is not "
+                              f"installed (pip install {package.replace('_', '-')}).")
+
+
 def resolve(config: RunConfig, hardware: Hardware | None = None, model_path: str | None = None,
             max_length_limit: int | None = None) -> TrainPlan:
     """The run's plan. ``model_path`` is the folder ``from_pretrained`` reads (found from ``config.model`` when
@@ -246,6 +325,7 @@ def resolve(config: RunConfig, hardware: Hardware | None = None, model_path: str
         from rlhf.tasks.models import resolve_model_path
 
         model_path = resolve_model_path(config.model, "model")
+    detected = hardware is None  # resolving for this machine (a run, an estimate): what it lacks is an error
     hardware = hardware or Hardware.detect()
     resolver = Resolver(config, spec, hardware, Defaults.of(config.model),
                         max_length_limit if max_length_limit is not None else model_max_length(model_path))
@@ -255,7 +335,10 @@ def resolve(config: RunConfig, hardware: Hardware | None = None, model_path: str
         target_modules=lora.lora_target_modules or "all-linear", task_type=spec.model_kind.peft_task_type)
     args = module.resolve(resolver)
     model_kwargs = module.model_kwargs(resolver) if hasattr(module, "model_kwargs") else {}
+    model_kwargs.update(kernel_model_kwargs(resolver))
+    if detected:
+        check_machine(config, hardware)
     return TrainPlan(config=config, spec=spec, trainer=resolver.trainer, model_path=str(model_path),
                      hardware=hardware, defaults_for=resolver.defaults_for,
-                     dtype="bfloat16" if resolver.bf16() else "float32", args=args, lora=peft,
+                     dtype=weights_dtype(resolver), args=args, lora=peft,
                      model_max_length=resolver.model_max_length, model_kwargs=model_kwargs)

@@ -38,6 +38,6 @@ def resolve(r) -> dict[str, Any]:
 def build(ctx):
     from rlhf.tasks.models import load_reward_model
 
-    model = load_reward_model(ctx.plan.model_path, dtype=ctx.plan.torch_dtype())
+    model = load_reward_model(ctx.plan.model_path, dtype=ctx.plan.torch_dtype(), **ctx.plan.model_kwargs)
     model.config.pad_token_id = ctx.tokenizer.pad_token_id
     return ctx.trl_trainer(model)

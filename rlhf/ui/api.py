@@ -29,6 +29,7 @@ from rlhf.services import preview as preview_service
 from rlhf.services import runs as run_service
 from rlhf.services.datasets import UPLOAD_PREFIX, UPLOADS, Datasets  # noqa: F401 (re-exported)
 from rlhf.services.inference import Inference, model_libraries, prompt_for
+from rlhf.services.memory import MemoryPlans
 from rlhf.services.messages import error_message
 from rlhf.services.runs import RUNS_TTL_S, tail_lines  # noqa: F401 (re-exported)
 from rlhf.ui import tasks
@@ -87,13 +88,17 @@ class Api:
         self.datasets = Datasets(self.runs_dir / UPLOADS)
         self.runs = run_service.Runs(self.manager, self.runs_dir)
         self.plans = run_service.Plans()
+        self.memory = MemoryPlans()
 
     def health(self) -> dict[str, Any]:
         """Is the app serving, and what state is it in: cheap, touches no model, for load balancers and tests."""
         from rlhf.runs.ray_backend import recent_cluster_info
 
+        from rlhf.tasks.plan import optional_packages
+
         health = {"status": "serving", "starter": self.starter.state, "hub_reachable": self.hub.reachable,
-                  "runs": self.runs.counts(), "queued": len(self.manager.queue())}
+                  "runs": self.runs.counts(), "queued": len(self.manager.queue()),
+                  "optional_packages": optional_packages()}  # kernels found: bitsandbytes, liger, flash, vllm
         cluster = recent_cluster_info()  # only with RLHF_RAY_ADDRESS set; asked at most every few seconds
         if cluster is not None:
             health["ray_cluster"] = cluster.to_dict()
@@ -273,9 +278,11 @@ class Api:
 
     def start_run(self, task: str, caller: Caller, model: str = "starter", dataset: str = "sample",
                   code: str = "", settings: dict[str, Any] | None = None, reward_code: str = "",
-                  config: str = "", split: str = "train", merge_repeat: bool = False) -> dict[str, Any]:
+                  config: str = "", split: str = "train", merge_repeat: bool = False,
+                  force: bool = False) -> dict[str, Any]:
         """Queue a training run; returns at once with its id and status (``queued``/``starting``).
         ``merge_repeat``: the page's Start button, whose double-click is one run (see ``Runs.submit``).
+        A run whose memory estimate exceeds the device is refused with what would lower it, unless ``force``.
 
         ``settings`` holds RunConfig fields by their TRL names, flat (``max_steps``, ``learning_rate``,
         ``use_peft``, ``algorithm``, ``reward_models`` …); ``code`` is the formatting function for the task's
@@ -287,6 +294,8 @@ class Api:
             raise ConfigError(self.settings.access_note() or "Training is not allowed here.")
         run = self._config(task, caller, model, dataset, code, settings, reward_code, config, split)
         run_service.check_models(run)
+        if not force:
+            self.memory.check_fits(run)
         result = self.runs.submit(run, caller.owner, merge_repeat=merge_repeat)
         write_owner(self.runs_dir / result["run_id"], caller.owner)
         self.runs.forget()
@@ -306,9 +315,14 @@ class Api:
                 task, self.model_path(model, caller), self.dataset_path(dataset), self.runs_dir, settings,
                 reward=run_service.PLACEHOLDER_REWARD if reward_function else None, dataset_config=config,
                 split=split, reward_model=lambda ref: self.model_path(ref, caller, "reward_models"))
-            return {"ok": True, "plan": self.plans.resolve(run)}
+            plan = self.plans.resolve(run)
         except Exception as error:
             return {"ok": False, "error": error_message(error)}
+        try:  # the memory plan beside it: None where it cannot be made (the model's config unreadable yet)
+            memory = self.memory.estimate(run)
+        except Exception:
+            memory = None
+        return {"ok": True, "plan": plan, "memory": memory.to_dict() if memory is not None else None}
 
     def run_status(self, caller: Caller, run_id: str = "", log_lines: int = 20) -> dict[str, Any]:
         """Without ``run_id``: every run the caller can see. With it: that run's status, its metric history

@@ -12,6 +12,7 @@ import gradio as gr
 from rlhf.errors import ConfigError
 from rlhf.export_script import export_dir
 from rlhf.runs.status import RunStatus
+from rlhf.services.memory import memory_text
 from rlhf.tasks.spec import Plot
 from rlhf.ui import tasks
 from rlhf.ui.api import error_message
@@ -305,6 +306,9 @@ class TrainTab:
     saved_form: gr.BrowserState  # the form's values, so a reload keeps them
     last_run: gr.BrowserState  # the run this browser started last, so its status line survives a reload
     show_plan: tuple = ()  # (handler, inputs, outputs) of the resolved plan, for the page's load (set by wire)
+    gradient_checkpointing: Any = None  # gr.Checkbox: recompute activations (TRL's default: on)
+    memory: Any = None  # gr.Markdown: the memory plan of the form's settings (rlhf.runs.memory)
+    force: Any = None  # gr.Checkbox: start even where the estimate says the run will not fit
     gpus: tuple = ()  # (num_processes, distributed) inputs: shown only where several GPUs are visible
 
     @property
@@ -460,6 +464,9 @@ def build(ctx: Ctx) -> TrainTab:
                             info="'starter', a finished run (to continue from it), or a Hub id")
         use_peft = gr.Checkbox(tasks.setting_default("use_peft"), label="LoRA (use_peft)",
                                info=tasks.setting_help("use_peft"))
+        checkpointing = gr.Checkbox(True, label="gradient_checkpointing", elem_id="train-checkpointing",
+                                    info="recompute activations in the backward pass: less memory, ~20% slower "
+                                         "(TRL's default: on; PPO: off)")
     with gr.Accordion("Hyper-parameters (TRL names; empty means the default)", open=True):
         numbers = []
         for start in range(0, 12, 4):
@@ -492,11 +499,14 @@ def build(ctx: Ctx) -> TrainTab:
             rl_numbers = [number_input(name) for name in RL_NUMBERS]
     plan = gr.Markdown("*Change a setting to see the exact trainer arguments this run would get.*",
                        elem_id="train-plan", elem_classes="rlhf-note")
+    memory = gr.Markdown("", elem_id="train-memory", elem_classes="rlhf-note")
     run_on, num_workers, cluster = cluster_inputs()
     gpus = gpu_inputs()
     with gr.Row(elem_classes="rlhf-actions"):
         start = gr.Button("Start training", variant="primary", scale=0, min_width=180, size="md",
                           interactive=settings.open_code)
+        force = gr.Checkbox(False, label="Start even if it may not fit", elem_id="train-force", scale=0,
+                            min_width=220, info="the memory estimate can be wrong; a run that runs out fails")
         start_message = gr.Markdown()
 
     gr.Markdown("### Runs\nOne run trains at a time; the others wait in the queue. Runs keep going if the page "
@@ -546,7 +556,8 @@ def build(ctx: Ctx) -> TrainTab:
                          info=info, loss_plot=loss_plot, reward_plot=reward_plot, quality_plot=quality_plot,
                          drawn=gr.State([]),
                          plot_note=plot_note, log=log, raw_log=raw_log, script=script, watch=watch, shown=shown,
-                         saved_form=saved_form, last_run=last_run, gpus=gpus)
+                         saved_form=saved_form, last_run=last_run, gradient_checkpointing=checkpointing,
+                         memory=memory, force=force, gpus=gpus)
     return ctx.train
 
 
@@ -643,7 +654,7 @@ def wire(ctx: Ctx) -> None:
         failure here touches the rest of the form."""
         try:
             task = form[t.task]
-            settings = t.settings(form)
+            settings = {**t.settings(form), "gradient_checkpointing": bool(form[t.gradient_checkpointing])}
             data = form[shared.data_state] or {}
             answer = api.resolve_plan(task, ctx.caller(request, form[browser_id], profile),
                                       form[t.model] or "starter", data.get("dataset", "sample"), settings,
@@ -651,12 +662,13 @@ def wire(ctx: Ctx) -> None:
                                       data.get("config", ""), data.get("split", "train"))
             hints = default_hints(answer, task)
             return {t.plan: plan_text(answer, settings),
+                    t.memory: memory_text(answer.get("memory")) if answer.get("ok") else "",
                     **{box: gr.update(placeholder=hints[name]) for name, box in hinted.items() if name in hints}}
         except Exception as error:  # a form value that is not a number yet: say so, as Start would
-            return {t.plan: plan_text({"ok": False, "error": error_message(error)})}
+            return {t.plan: plan_text({"ok": False, "error": error_message(error)}), t.memory: ""}
 
-    plan_inputs = {*t.form, shared.data_state, browser_id}
-    plan_outputs = [t.plan, *hinted.values()]
+    plan_inputs = {*t.form, t.gradient_checkpointing, shared.data_state, browser_id}
+    plan_outputs = [t.plan, t.memory, *hinted.values()]
     t.show_plan = (plan, plan_inputs, plan_outputs)
     for component in t.form:
         component.change(plan, plan_inputs, plan_outputs, show_progress="hidden", concurrency_limit=2,
@@ -665,6 +677,8 @@ def wire(ctx: Ctx) -> None:
                          show_progress="hidden", **PRIVATE)
     shared.data_state.change(plan, plan_inputs, plan_outputs, show_progress="hidden", concurrency_limit=2,
                              concurrency_id="plan", trigger_mode="always_last", **PRIVATE)
+    t.gradient_checkpointing.change(plan, plan_inputs, plan_outputs, show_progress="hidden", concurrency_limit=2,
+                                    concurrency_id="plan", trigger_mode="always_last", **PRIVATE)
 
     @reports(t.start_message)
     def start(form: dict, request: gr.Request, profile: gr.OAuthProfile | None = None):
@@ -672,7 +686,7 @@ def wire(ctx: Ctx) -> None:
         task, use_reward_func = form[t.task], form[t.use_reward_func]
         codes, editor_task, editor_value = form[editor.codes], form[editor.editor_task], form[editor.editor]
         caller = ctx.caller(request, form[browser_id], profile)
-        settings = t.settings(form)
+        settings = {**t.settings(form), "gradient_checkpointing": bool(form[t.gradient_checkpointing])}
         data = form[shared.data_state] or {}
         use_reward_func = use_reward_func and tasks.rewarded(task)
         reward_code = code_for(tasks.REWARD, codes, editor_task, editor_value) if use_reward_func else ""
@@ -680,12 +694,14 @@ def wire(ctx: Ctx) -> None:
             raise ConfigError("The reward function editor (Format tab) is empty.")
         result = api.start_run(task, caller, form[t.model] or "starter", data.get("dataset", "sample"),
                                code_for(task, codes, editor_task, editor_value), settings, reward_code,
-                               data.get("config", ""), data.get("split", "train"), merge_repeat=True)
+                               data.get("config", ""), data.get("split", "train"), merge_repeat=True,
+                               force=bool(form[t.force]))
         return {t.start_message: done(f"Run **{result['run_id']}** {started_text(result)}."),
                 t.selected: gr.update(choices=[(result["run_id"], result["run_id"])], value=result["run_id"]),
                 t.last_run: result["run_id"]}
 
-    start_inputs = {*t.form, shared.data_state, editor.codes, editor.editor_task, editor.editor, browser_id}
+    start_inputs = {*t.form, t.gradient_checkpointing, t.force, shared.data_state, editor.codes, editor.editor_task,
+                    editor.editor, browser_id}
     # the button is off while a start is under way, so a double-click cannot make two runs (the server also
     # takes the same settings twice within two seconds as one run: see rlhf.services.runs.Runs.submit)
     t.start.click(lambda: gr.update(interactive=False), None, t.start, queue=False, **PRIVATE).then(
