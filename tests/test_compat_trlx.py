@@ -6,8 +6,9 @@ rlhf.compat.trlx.data…``, ``import argilla as rg`` → ``import rlhf.compat as
 the dataset id (the bundled ``sample``), and the PPO block's classifier: the page's ``pipeline("argilla/roberta-…")``
 names a Hub model (and no task, which transformers rejects), so it reads the README's reward model from its folder.
 The page leaves ``dataset = ...`` and ``config = ...`` to the reader; they are the blocks above them (marked).
-The page's configs keep TRLX's long defaults (100 PPO iterations, 1000 SFT steps): ``RLHF_TRLX_MAX_STEPS=1``, a
-documented environment variable of rlhf.compat.trlx, caps the runs at one step, so the code stays the page's.
+The page's configs keep TRLX's long defaults (10,000 PPO steps over 128-rollout iterations, 1000 SFT steps):
+``RLHF_TRLX_MAX_STEPS=1``, a documented environment variable of rlhf.compat.trlx, caps ``total_steps`` at one
+optimiser step (PPO: one minibatch of 16 fresh rollouts, as TRLX's ``total_steps=1``), so the code stays the page's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ import pytest
 
 import rlhf.compat.trlx as trlx
 from rlhf.compat import CompatArgumentError
-from rlhf.compat.trlx.data.default_configs import default_ilql_config, default_ppo_config, default_sft_config
+from rlhf.compat.trlx.data.default_configs import (
+    default_ilql_config,
+    default_ppo_config,
+    default_sft_config,
+)
 from rlhf.compat.trlx.mapping import MAX_STEPS_ENV, Method, run_config
 from rlhf.compat.trlx.reward_code import reward_source
 from rlhf.formatting.reward_sandbox import RewardSandbox
@@ -161,8 +166,9 @@ def test_the_page_reward_function_block_trains_ppo_scoring_in_the_sandbox(page, 
     trainer = script["trainer"]
     assert listed(page, trainer.run_id)["status"] == "finished"
     config = RunConfig.load(trainer.run_dir / "config.yaml")
+    # one optimiser step (RLHF_TRLX_MAX_STEPS=1) on one minibatch of config.train.batch_size fresh rollouts
     assert (config.task, config.rl.algorithm, config.rl.batch_size, config.rl.mini_batch_size) == ("rl", "ppo",
-                                                                                                   128, 16)
+                                                                                                   16, 16)
     assert "`<lambda>` from" in config.rl.reward_code and "my_reward_function" in config.rl.reward_code
     rewards = [e["reward"] for e in map(json.loads, (trainer.run_dir / "events.jsonl").read_text().splitlines())
                if "reward" in e]
@@ -178,7 +184,9 @@ def test_the_page_reward_labelled_block_trains_kto_on_the_better_half(page):
     rows = [json.loads(line)
             for line in Path(RunConfig.load(trainer.run_dir / "config.yaml").data.dataset).read_text().splitlines()]
     assert [r["label"] for r in rows[:4]] == [False, True, False, True]  # rewards 1, 2, 1, 2: median 1.5
-    assert "2 of 4" not in script["printed"] and "above the median 1.5" in script["printed"]
+    assert rows[0]["prompt"] == trainer.tokenizer.bos_token  # TRLX's shorthand for a string sample
+    half = len(rows) // 2
+    assert f"{half} of {len(rows)} samples have a reward above the median 1.5" in script["printed"]
 
 
 # -- configs ---------------------------------------------------------------------------------------------------------
@@ -207,6 +215,18 @@ def test_a_ppo_config_maps_onto_rlhf_ppo_with_trlx_step_counts(monkeypatch):
                                                                                                     40, 3e-5)
     config.train.total_steps = 64
     assert run_config(config, Method.PPO, Path("p.jsonl"), 16, "x").training.max_steps == 2
+
+
+def test_fewer_ppo_steps_than_an_iteration_train_on_the_rollouts_trlx_would_train_on(monkeypatch):
+    monkeypatch.delenv(MAX_STEPS_ENV, raising=False)
+    config = default_ppo_config()
+    config.train.batch_size, config.train.total_steps = 16, 1  # TRLX: one optimiser step on one minibatch
+    one = run_config(config, Method.PPO, Path("p.jsonl"), 16, "x")
+    assert (one.training.max_steps, one.rl.batch_size, one.rl.mini_batch_size, one.rl.num_ppo_epochs) == (1, 16,
+                                                                                                          16, 1)
+    config.train.total_steps = 20  # two passes and a half over 8 minibatches
+    part = run_config(config, Method.PPO, Path("p.jsonl"), 16, "x")
+    assert (part.training.max_steps, part.rl.batch_size, part.rl.num_ppo_epochs) == (1, 128, 3)
 
 
 def test_sft_steps_stop_at_total_steps_or_epochs_whichever_comes_first(monkeypatch):

@@ -6,8 +6,9 @@ maps to the nearest rlhf setting, or is left to rlhf where TRLX's default has no
 silently trains differently from what a changed field asked for. Step counts follow TRLX's: SFT and offline
 training stop after ``total_steps`` optimiser steps or ``epochs`` passes, whichever comes first; PPO collects
 ``num_rollouts`` rollouts per iteration and takes ``ppo_epochs × ⌈num_rollouts / batch_size⌉`` optimiser steps on
-them, for ``epochs`` iterations at most and ``total_steps`` optimiser steps in all. ``RLHF_TRLX_MAX_STEPS`` caps
-the run's steps (PPO: iterations), for a quick try of a script written for long runs.
+them, for ``epochs`` iterations at most and ``total_steps`` optimiser steps in all (fewer steps than one iteration
+takes: one iteration on the rollouts those steps train on, so TRLX's ``total_steps=1`` is one minibatch of fresh
+rollouts). ``RLHF_TRLX_MAX_STEPS`` caps ``total_steps``, for a quick try of a script written for long runs.
 """
 
 from __future__ import annotations
@@ -22,9 +23,19 @@ from typing import Any
 
 from rlhf.compat.arguments import CompatArgumentError
 from rlhf.compat.trlx.data.configs import TRLConfig
-from rlhf.compat.trlx.data.default_configs import default_ilql_config, default_ppo_config, default_sft_config
+from rlhf.compat.trlx.data.default_configs import (
+    default_ilql_config,
+    default_ppo_config,
+    default_sft_config,
+)
 from rlhf.compat.trlx.data.method_configs import ILQLConfig, PPOConfig, SFTConfig
-from rlhf.runs.config import DataSettings, LoraSettings, RLSettings, RunConfig, TrainingSettings
+from rlhf.runs.config import (
+    DataSettings,
+    LoraSettings,
+    RLSettings,
+    RunConfig,
+    TrainingSettings,
+)
 
 MAX_STEPS_ENV = "RLHF_TRLX_MAX_STEPS"
 TRAINERS = ("AcceleratePPOTrainer", "AccelerateILQLTrainer", "AccelerateSFTTrainer")
@@ -197,7 +208,7 @@ def _batches(fields: _Fields, training: TrainingSettings, rows: int) -> None:
         training.per_device_train_batch_size = batch
     per_epoch = math.ceil(rows / batch)
     epochs = int(fields.get("train.epochs"))
-    training.max_steps = _capped(min(int(fields.get("train.total_steps")), epochs * per_epoch))
+    training.max_steps = min(_capped(int(fields.get("train.total_steps"))), epochs * per_epoch)
     training.num_train_epochs = float(epochs)
     training.save_steps = int(fields.get("train.checkpoint_interval"))
 
@@ -224,12 +235,18 @@ def _ppo(fields: _Fields, reward_code: str | None) -> tuple[RLSettings, int, int
     if optimizer != defaults:
         raise CompatArgumentError(f"trlx.train: config.optimizer.kwargs={optimizer} is not supported for PPO: "
                                   "rlhf's PPO takes the learning rate (lr) only.")
-    ppo_epochs = int(fields.get("method.ppo_epochs"))
-    per_iteration = ppo_epochs * math.ceil(rollouts / min(batch, rollouts))
-    iterations = min(int(fields.get("train.epochs")), math.ceil(int(fields.get("train.total_steps")) / per_iteration))
+    ppo_epochs, minibatch = int(fields.get("method.ppo_epochs")), min(batch, rollouts)
+    minibatches = math.ceil(rollouts / minibatch)
+    per_iteration = ppo_epochs * minibatches
+    total = _capped(int(fields.get("train.total_steps")))
+    iterations = min(int(fields.get("train.epochs")), math.ceil(total / per_iteration))
+    if total < per_iteration:
+        # TRLX stops inside its first iteration: fewer passes, or only the minibatches it trains on
+        ppo_epochs = math.ceil(total / minibatches)
+        rollouts = minibatch * min(total, minibatches)
     save_every = max(1, int(fields.get("train.checkpoint_interval")) // per_iteration)
     rl = RLSettings(algorithm="ppo", reward_code=reward_code, reward_function="reward_func",
-                    batch_size=rollouts, mini_batch_size=min(batch, rollouts), num_ppo_epochs=ppo_epochs,
+                    batch_size=rollouts, mini_batch_size=minibatch, num_ppo_epochs=ppo_epochs,
                     kl_coef=float(method.init_kl_coef), cliprange=float(method.cliprange),
                     cliprange_value=float(method.cliprange_value), vf_coef=float(method.vf_coef),
                     gamma=float(method.gamma), lam=float(method.lam),
@@ -237,7 +254,7 @@ def _ppo(fields: _Fields, reward_code: str | None) -> tuple[RLSettings, int, int
                     generation_kwargs=kwargs)
     fields.used.update({f"method.{n}" for n in ("init_kl_coef", "cliprange", "cliprange_value", "vf_coef", "gamma",
                                                 "lam")})
-    return rl, _capped(max(1, iterations)), save_every
+    return rl, max(1, iterations), save_every
 
 
 def _capped(steps: int) -> int:

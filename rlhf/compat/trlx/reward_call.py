@@ -41,9 +41,11 @@ class LazyTokenizer:
 
 
 def call_trlx_reward(fn: Callable, prompts: list[str] | None, completions: list[str], tokenizer_path: str | None,
-                     extra: dict[str, Any] | None = None) -> list[float]:
-    """One score per completion from a TRLX ``reward_fn``; errors name the sample (see the module docstring)."""
+                     extra: dict[str, Any] | None = None, hidden_prompt: str | None = None) -> list[float]:
+    """One score per completion from a TRLX ``reward_fn``; errors name the sample (see the module docstring).
+    A prompt equal to ``hidden_prompt`` (TRLX's default, the BOS token) is given as ``""``, as TRLX decoded it."""
     prompts = list(prompts) if prompts is not None else [""] * len(completions)
+    prompts = ["" if hidden_prompt is not None and p == hidden_prompt else p for p in prompts]
     tokenizer = LazyTokenizer(tokenizer_path)
 
     def scores_of(indices: list[int]) -> list[float]:

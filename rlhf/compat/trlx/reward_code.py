@@ -25,11 +25,11 @@ HEADER = "# rlhf.compat.trlx: "
 MAX_PICKLE_MB = 20
 
 
-def reward_source(reward_fn: Callable, tokenizer_path: str | None) -> str:
-    """Python source defining ``reward_func(completions, prompts=None, **kwargs)`` over ``reward_fn``."""
-    if not callable(reward_fn):
-        raise CompatArgumentError(f"trlx.train: reward_fn must be a function, got {type(reward_fn).__name__}.")
-    blob = _pickle(reward_fn)
+def reward_source(reward_fn: Callable, tokenizer_path: str | None, hidden_prompt: str | None = None,
+                  pickled: bytes | None = None) -> str:
+    """Python source defining ``reward_func(completions, prompts=None, **kwargs)`` over ``reward_fn``;
+    ``hidden_prompt`` (TRLX's default BOS prompt) reaches the function as ``""``, as TRLX decoded it."""
+    blob = pickled if pickled is not None else pickle_reward_fn(reward_fn)
     name = getattr(reward_fn, "__name__", type(reward_fn).__name__)
     code = getattr(reward_fn, "__code__", None)
     origin = (f"{code.co_filename}, line {code.co_firstlineno}" if code is not None else "(no source file)")
@@ -49,13 +49,17 @@ def reward_source(reward_fn: Callable, tokenizer_path: str | None) -> str:
         "from rlhf.compat.trlx.reward_call import call_trlx_reward as _call_trlx_reward\n\n"
         f"_reward_fn = _cloudpickle.loads(_base64.b64decode(\n{chunks}\n))\n\n\n"
         f"def {FUNCTION}(completions, prompts=None, **kwargs):\n"
-        f"    return _call_trlx_reward(_reward_fn, prompts, completions, {tokenizer_path!r}, kwargs)\n"
+        f"    return _call_trlx_reward(_reward_fn, prompts, completions, {tokenizer_path!r}, kwargs,\n"
+        f"                             hidden_prompt={hidden_prompt!r})\n"
     )
 
 
-def _pickle(reward_fn: Callable) -> bytes:
+def pickle_reward_fn(reward_fn: Callable) -> bytes:
+    """The function as it travels, or an error naming what cannot travel."""
     import cloudpickle
 
+    if not callable(reward_fn):
+        raise CompatArgumentError(f"trlx.train: reward_fn must be a function, got {type(reward_fn).__name__}.")
     from rlhf.compat.tasks import _is_installed
 
     module = inspect.getmodule(reward_fn)

@@ -2,7 +2,8 @@
 
 - ``samples`` alone → SFT rows: strings are ``text`` rows (TRLX trained on all of them); ``[prompt, completion]``
   pairs are ``prompt``/``completion`` rows, the loss on the completion (as TRLX's SFT masked the prompt).
-- ``samples`` + ``rewards`` → KTO rows: ``label`` is True for a reward above the median (see rlhf.compat.trlx).
+- ``samples`` + ``rewards`` → KTO rows: ``label`` is True for a reward above the median (see rlhf.compat.trlx);
+  a string sample's prompt is the BOS token, TRLX's own shorthand (KTO needs a prompt).
 - ``prompts`` (or TRLX's default, empty prompts: TRLX used the BOS token, which its reward_fn saw as ``""``) →
   RL prompt rows.
 
@@ -51,8 +52,13 @@ def kto_rows(samples: Sequence[Any], rewards: Sequence[Any]) -> tuple[list[dict[
     rows = []
     for i, (sample, value) in enumerate(zip(samples, values)):
         prompt, completion = _pair(sample, i)
-        rows.append({"prompt": prompt or "", "completion": completion, "label": value > median})
+        rows.append({"prompt": prompt, "completion": completion, "label": value > median})
     return rows, median
+
+
+def with_prompt(rows: list[dict[str, Any]], bos_token: str) -> list[dict[str, Any]]:
+    """TRLX's shorthand: a string sample is ``(tokenizer.bos_token, sample)``."""
+    return [{**row, "prompt": bos_token if row["prompt"] is None else row["prompt"]} for row in rows]
 
 
 def prompt_rows(prompts: Sequence[Any]) -> list[dict[str, str]]:

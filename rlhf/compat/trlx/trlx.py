@@ -15,7 +15,11 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from rlhf.compat.arguments import CompatArgumentError
 from rlhf.compat.trlx.data.configs import TRLConfig
-from rlhf.compat.trlx.data.default_configs import default_ilql_config, default_ppo_config, default_sft_config
+from rlhf.compat.trlx.data.default_configs import (
+    default_ilql_config,
+    default_ppo_config,
+    default_sft_config,
+)
 from rlhf.compat.trlx.mapping import Method, copy_config, run_config
 
 
@@ -59,14 +63,24 @@ def train(  # noqa: C901 (TRLX's signature and defaults)
 
 
 def _plan(config: TRLConfig, reward_fn, samples, rewards, prompts):
-    from rlhf.compat.trlx.samples import kto_rows, prompt_rows, sft_rows, write_rows
+    from rlhf.compat.trlx.samples import (
+        kto_rows,
+        prompt_rows,
+        sft_rows,
+        with_prompt,
+        write_rows,
+    )
 
     config = copy_config(config)
     if reward_fn:
-        from rlhf.compat.trlx.reward_code import reward_source
+        from rlhf.compat.trlx.reward_code import pickle_reward_fn, reward_source
 
-        rows = prompt_rows(prompts if prompts is not None else [""] * config.train.batch_size)
-        code = reward_source(reward_fn, _tokenizer_path(config.model.model_path))
+        pickled = pickle_reward_fn(reward_fn)  # first: a function that cannot travel fails before anything loads
+        folder = _tokenizer_path(config.model.model_path)
+        # TRLX's default prompts: the BOS token, which its reward_fn saw decoded without special tokens, as ""
+        bos = None if prompts is not None else _bos_token(folder, config.model.model_path)
+        rows = prompt_rows(prompts if prompts is not None else [bos] * config.train.batch_size)
+        code = reward_source(reward_fn, folder, hidden_prompt=bos, pickled=pickled)
         return run_config(config, Method.PPO, write_rows(rows, "prompts"), len(rows), reward_code=code)
     if samples:
         if prompts is not None:
@@ -74,6 +88,9 @@ def _plan(config: TRLConfig, reward_fn, samples, rewards, prompts):
                                       "[prompt, completion] pairs instead.")
         if rewards is not None:
             rows, median = kto_rows(samples, rewards)
+            if any(row["prompt"] is None for row in rows):
+                model = config.model.model_path
+                rows = with_prompt(rows, _bos_token(_tokenizer_path(model), model))
             _say(f"offline training with KTO: {sum(r['label'] for r in rows)} of {len(rows)} samples have a reward "
                  f"above the median {median:g} (desirable), the rest are undesirable")
             return run_config(config, Method.OFFLINE, write_rows(rows, "rewarded"), len(rows))
@@ -96,6 +113,21 @@ def _tokenizer_path(model: str) -> str | None:
         return resolve_model_path(str(Path(model).expanduser().resolve()) if Path(model).exists() else model)
     except ConfigError:
         return None
+
+
+def _bos_token(folder: str | None, model: str) -> str:
+    from rlhf.tasks.models import load_tokenizer
+
+    try:
+        tokenizer = load_tokenizer(folder or model)
+    except (OSError, ValueError) as error:
+        raise CompatArgumentError(f"trlx.train: without prompts, TRLX's default prompts are the model's BOS token, "
+                                  f"but its tokenizer does not load ({error}); give prompts=[…].") from None
+    token = tokenizer.bos_token or tokenizer.eos_token
+    if not token:
+        raise CompatArgumentError("trlx.train: without prompts, TRLX's default prompts are the model's BOS token, "
+                                  "and its tokenizer has none; give prompts=[…].")
+    return token
 
 
 def _train(config, trlx_config: TRLConfig) -> "TrainedRun":
