@@ -163,3 +163,15 @@ def test_start_refuses_a_run_that_cannot_fit_unless_forced(api, small_model, mon
     assert not submitted
     app.start_run("sft", local, small_model, settings={"max_steps": 1}, force=True)
     assert len(submitted) == 1
+
+
+def test_runs_submit_refuses_a_run_no_machine_here_holds(tmp_path, capsys):
+    from rlhf.cli import main
+
+    PRESETS["llama-3.2-1b"].config().save_pretrained(tmp_path / "llama")  # a config is all the estimate reads
+    code = main(["runs", "--runs-dir", str(tmp_path / "runs"), "submit", "--task", "sft", "--model",
+                 str(tmp_path / "llama"), "--max-length", "8192", "--per-device-train-batch-size", "64"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "memory: this run needs" in error and "--use-peft" in error and "add --force" in error
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

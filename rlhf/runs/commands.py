@@ -31,6 +31,8 @@ def add_runs_parser(verbs, with_run_flags: bool = True) -> None:
         from rlhf.runs.cli_args import add_run_arguments
 
         add_run_arguments(submit)
+        submit.add_argument("--force", action="store_true",
+                            help="queue it even if its memory estimate ('rlhf estimate') says it will not fit")
     actions.add_parser("list", help="every run, newest first")
     for name, text in (("status", "one run as JSON"), ("stop", "stop a run (checkpoint first)"),
                        ("resume", "resume a run from its last checkpoint")):
@@ -41,6 +43,21 @@ def add_runs_parser(verbs, with_run_flags: bool = True) -> None:
     runs.set_defaults(handler=handle)
 
 
+def _check_memory(config) -> None:
+    """A run whose memory plan does not fit this machine is refused (exit 2) with what would lower it."""
+    from rlhf.errors import ConfigError
+    from rlhf.runs.memory import estimate_config, refusal
+
+    probe = config.replace(output_dir=config.output_dir or "estimate")
+    try:
+        result = estimate_config(probe)
+    except (OSError, ValueError, KeyError):  # the model's config unreadable: no estimate is no refusal
+        return
+    reason = refusal(result, "add --force")
+    if reason:
+        raise ConfigError(reason)
+
+
 def handle(args: argparse.Namespace) -> int:
     from rlhf.runs.manager import RunManager
 
@@ -48,8 +65,11 @@ def handle(args: argparse.Namespace) -> int:
     if args.action == "submit":
         from rlhf.runs.cli_args import config_from_args
 
-        fields = {k: v for k, v in vars(args).items() if k not in ("runs_dir", "action")}
-        print(manager.submit(config_from_args(argparse.Namespace(**fields))))
+        fields = {k: v for k, v in vars(args).items() if k not in ("runs_dir", "action", "force")}
+        config = config_from_args(argparse.Namespace(**fields))
+        if not getattr(args, "force", False):
+            _check_memory(config)
+        print(manager.submit(config))
     elif args.action == "list":
         for run in manager.list_runs():
             position = f" #{run['queue_position']}" if run.get("queue_position") else ""

@@ -330,6 +330,14 @@ def _copy(config):
     return RunConfig.from_dict(json.loads(json.dumps(config.to_dict())))
 
 
+def refusal(result: MemoryEstimate | None, insist: str) -> str | None:
+    """Why a run that cannot fit is not started, with what would lower it and how to insist; None if it fits."""
+    if result is None or result.fits:
+        return None
+    changes = "; ".join(result.suggestions) or "a smaller model"
+    return f"memory: this run needs {result.summary()}. Would lower it: {changes}. To start it anyway, {insist}."
+
+
 def estimate_config(config, hardware=None) -> MemoryEstimate:
     """``rlhf estimate``: the run config resolved (as ``train`` would, without data) and estimated."""
     from rlhf.tasks.models import resolve_model_path

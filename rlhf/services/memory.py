@@ -44,12 +44,11 @@ class MemoryPlans:
 
     def check_fits(self, run) -> None:
         """A ConfigError with the estimate and the changes that would lower it, for a run that cannot fit."""
-        result = self.estimate(run)
-        if result is None or result.fits:
-            return
-        changes = "; ".join(result.suggestions) or "a smaller model"
-        raise ConfigError(f"memory: this run needs {result.summary()}. Would lower it: {changes}. To start it "
-                          "anyway, tick 'Start even if it may not fit' (force).")
+        from rlhf.runs.memory import refusal
+
+        reason = refusal(self.estimate(run), "tick 'Start even if it may not fit' (force)")
+        if reason:
+            raise ConfigError(reason)
 
 
 def memory_text(answer: dict[str, Any] | None) -> str:
