@@ -14,10 +14,9 @@ import json
 import re
 import subprocess
 import sys
-import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List
 
 import pytest
 
@@ -27,6 +26,10 @@ from rlhf.compat import (ArgillaTrainer, FeedbackDataset, FeedbackRecord, LabelQ
                          RankingQuestion, RankingValueSchema, RatingQuestion, TextField, TextQuestion,
                          TrainingTask)
 from rlhf.errors import ConfigError, FormattingError
+
+if TYPE_CHECKING:  # the names Argilla's test signatures use
+    from rlhf.compat.feedback import TextField as AllowedFieldTypes  # noqa: F401
+    from rlhf.compat.feedback import _Question as AllowedQuestionTypes  # noqa: F401
 
 SAMPLE = Path(__file__).resolve().parent.parent / "rlhf" / "data" / "sample" / "records.jsonl"
 FRAMEWORK = "trl"
@@ -530,7 +533,6 @@ def test_prepare_for_training_sft(
             assert trainer._trainer.trainer_tokenizer.test_value == 12
 
 
-@pytest.mark.training
 def test_prepare_for_training_rm(
     feedback_dataset_guidelines: str,
     feedback_dataset_fields: List["AllowedFieldTypes"],
@@ -538,8 +540,9 @@ def test_prepare_for_training_rm(
     feedback_dataset_records: List[FeedbackRecord],
     starter: str,
 ) -> None:
-    # Argilla's test trains four times, as the SFT test above; this port trains once, with the objects (the other
-    # three runs are the SFT test's machinery again and would cost the suite half a minute).
+    # Argilla's test trains four times, as the SFT test above does; this port stops where the run would start
+    # (the SFT test's machinery again, half a minute of the suite): the objects are saved for the run, the
+    # two-label classifier `from_pretrained` gives as a one-output reward model (its last label's head).
     from datasets import Dataset, DatasetDict
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -572,7 +575,11 @@ def test_prepare_for_training_rm(
         assert trainer._trainer.training_args_kwargs["max_steps"] == 3
         trainer.update_config(max_steps=1)
         assert trainer._trainer.training_args_kwargs["max_steps"] == 1
-        train_with_cleanup(trainer, OUTPUT_DIR)
+        saved = Path(trainer.run_config(OUTPUT_DIR).model)
+        assert json.loads((saved / "config.json").read_text())["architectures"][0].endswith(
+            "ForSequenceClassification")
+        assert json.loads((saved / "config.json").read_text())["id2label"] == {"0": "LABEL_1"}
+        assert (saved / "tokenizer.json").is_file()
 
         # Verify that the passed model and tokenizer are used
         if tokenizer is not None:
@@ -634,19 +641,36 @@ def test_a_two_label_sentiment_pipeline_rewards_with_its_last_labels_score(start
     assert rewards == pytest.approx([logits[0, -1].item(), second[0, -1].item()], abs=1e-4)
 
 
-@pytest.mark.training
-def test_a_trained_in_memory_run_gives_its_card_and_pushes_with_it(argilla_dataset, starter, tmp_path,
-                                                                   monkeypatch):
+def finished_run_of(trainer: ArgillaTrainer, starter: str, runs: Path) -> None:
+    """What trainer.train leaves (a run folder with its config, events and final/ model), without the training:
+    the card and the push read only those."""
+    import shutil
+
+    from rlhf.runs.events import append_event
+
+    run = runs / "20261203-000000-sft-abcd"
+    config = trainer.run_config("sft_model")
+    config.output_dir = str(run)
+    config.save(run / "config.yaml")
+    append_event(run / "events.jsonl", {"status": "started", "task": "sft", "model": "starter"})
+    append_event(run / "events.jsonl", {"prepared": {"records": 10, "rows": 4, "dropped": {}, "splits": {}}})
+    append_event(run / "events.jsonl", {"step": 1, "epoch": 1.0, "loss": 8.1})
+    shutil.copytree(starter, run / "final")
+    append_event(run / "events.jsonl", {"status": "finished", "step": 1})
+    trainer.run_id, trainer.run_dir = run.name, run
+
+
+def test_the_trainers_card_and_push_are_the_runs(argilla_dataset, starter, tmp_path, monkeypatch):
     import huggingface_hub.constants
 
     from fake_hub import PushHub
 
     trainer = ArgillaTrainer(argilla_dataset, TrainingTask.for_supervised_fine_tuning(formatting_func_sft),
                              framework=FRAMEWORK, model="starter")
-    trainer.update_config(max_steps=1)
-    trainer.train("sft_model")
-    config_dataset = trainer.run_config().data.dataset
-    assert "compat-datasets" in config_dataset and Path(config_dataset).is_file()
+    with pytest.raises(ConfigError, match="call trainer.train"):
+        trainer.generate_model_card("card_dir")
+    finished_run_of(trainer, starter, tmp_path / "data" / "runs")
+    assert "compat-datasets" in trainer.run_config().data.dataset  # the in-memory records, as a file
     card = trainer.generate_model_card("card_dir")
     assert (tmp_path / "card_dir" / "README.md").read_text(encoding="utf-8") == card
     assert "`formatting_func_sft` from `test_compat_feedback.py`" in card and "4 rows from 10 records" in card
@@ -660,4 +684,4 @@ def test_a_trained_in_memory_run_gives_its_card_and_pushes_with_it(argilla_datas
     files = hub.files("alice/argilla-sft")
     assert url.endswith("alice/argilla-sft") and hub.repos["alice/argilla-sft"]["create"]["visibility"] == "private"
     assert {"README.md", "config.json", "model.safetensors"} <= set(files)
-    assert "formatting_func_sft" in files["README.md"].decode()
+    assert "`formatting_func_sft` from `test_compat_feedback.py`" in files["README.md"].decode()

@@ -5,6 +5,8 @@
     from argilla.feedback import TrainingTask    →  from rlhf.compat import TrainingTask
     from trl import PPOConfig                    →  from rlhf.compat import PPOConfig
 
+``FeedbackDataset(fields=…, questions=…)`` with ``add_records`` builds a dataset in memory, as in Argilla 1.x
+(``rlhf.compat.feedback``: the fields, questions, metadata properties and records, with Argilla's checks);
 ``FeedbackDataset.from_huggingface`` reads rlhf's sources (a Hub id, a local file or folder, ``sample``);
 ``prepare_for_training(framework="trl", task=…)`` returns the rows Argilla returned (computed by rlhf's
 sandboxed formatting, the same rows as ``python -m rlhf prepare``); ``ArgillaTrainer(…).train(output_dir)``

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rlhf.compat.arguments import CompatArgumentError, check_framework, reject_unknown
-from rlhf.compat.feedback import (FeedbackRecord, ResponseSchema, Schema, SuggestionSchema, TextField, ValueSchema,
-                                  record_from_hub_row)
+from rlhf.compat.feedback import FeedbackRecord, Schema, TextField, record_from_hub_row
 from rlhf.compat.tasks import TrainingTaskForPPO, check_task
 from rlhf.errors import ConfigError
 
@@ -63,7 +62,7 @@ class FeedbackDataset:
 
     @property
     def fields(self) -> list[Any]:
-        return list(self._schema.fields) if self._schema else [TextField(name) for name in self._layout_fields()]
+        return list(self._schema.fields) if self._schema else [column_field(n) for n in self._layout_fields()]
 
     @property
     def questions(self) -> list[Any]:
@@ -288,6 +287,16 @@ class FeedbackDataset:
 ARGILLA_CONFIG = "argilla.yaml"
 
 
+def column_field(name: str) -> TextField:
+    """A loaded dataset's column as a field, whatever its name (Argilla's naming rule is for new fields)."""
+    try:
+        return TextField(name)
+    except ValueError:
+        field = object.__new__(TextField)
+        field.name, field.title, field.required, field.use_markdown, field.type = name, name, True, False, "text"
+        return field
+
+
 def hub_rows(schema: Schema, records: list[FeedbackRecord]) -> list[dict[str, Any]]:
     """The records as ``format_as("datasets")`` rows, read back through Arrow as Argilla's were (a rating an
     ``int32``, a suggestion's score a ``float32``), so a file of them and the in-memory dataset agree."""
@@ -322,16 +331,16 @@ def argilla_config(source, spec: str, token: str | None) -> dict[str, Any] | Non
     if source.kind == "file" and Path(spec).is_dir() and (Path(spec) / ARGILLA_CONFIG).is_file():
         text = (Path(spec) / ARGILLA_CONFIG).read_text(encoding="utf-8")
     elif source.kind == "hub":
+        from huggingface_hub import hf_hub_download
+
         from rlhf.data.sources import hub_reachable
 
-        if hub_reachable():
-            try:
-                from huggingface_hub import hf_hub_download
-
-                path = hf_hub_download(repo_id=spec, filename=ARGILLA_CONFIG, repo_type="dataset", token=token)
-                text = Path(path).read_text(encoding="utf-8")
-            except Exception:  # not an Argilla export (no argilla.yaml): read as any dataset
-                text = None
+        try:  # offline, the copy downloaded with the data (if any)
+            path = hf_hub_download(repo_id=spec, filename=ARGILLA_CONFIG, repo_type="dataset", token=token,
+                                   local_files_only=not hub_reachable())
+            text = Path(path).read_text(encoding="utf-8")
+        except Exception:  # not an Argilla export (no argilla.yaml): read as any dataset
+            text = None
     if text is None:
         return None
     config = yaml.safe_load(text)

@@ -492,6 +492,9 @@ class Schema:
 
         features: dict[str, Any] = {f.name: Value("string") for f in self.fields}
         for question in self.questions:
+            if isinstance(question, SpanQuestion):
+                raise ValueError(f"format_as: question '{question.name}' is a SpanQuestion, which Argilla 1.x "
+                                 "could not export to the datasets layout either; leave it out to export.")
             value = {"text": Value("string"), "label_selection": Value("string"), "rating": Value("int32"),
                      "multi_label_selection": [Value("string")],
                      "ranking": [{"value": Value("string"), "rank": Value("uint8")}]}[question.type]

@@ -3,7 +3,9 @@
 ``train(output_dir)`` submits an ordinary rlhf run (``RunManager(runs_dir()).submit``), so it trains in its own
 process, shows up in the app's Train tab with its events, and can be stopped there; meanwhile the script prints
 the run's log lines and metrics as a trainer would. When the run finishes, its ``final/`` model is copied into
-``output_dir``, where the page's snippets load it with ``from_pretrained(output_dir)``.
+``output_dir``, where the page's snippets load it with ``from_pretrained(output_dir)``; ``generate_model_card`` and
+``push_to_huggingface`` are the run's card and the app's push. Model, tokenizer and reward-pipeline objects are
+saved for the run (:mod:`rlhf.compat.objects`).
 
 Settings keep Argilla's names and defaults (seed 42, one epoch, ``logging_steps=1``, no split unless
 ``train_size`` is given; for PPO Argilla's length sampler and generation defaults, and every prompt used); what
@@ -305,9 +307,10 @@ class ArgillaTrainer:
         return self.run_dir
 
     def predict(self, *args: Any, **kwargs: Any):
-        raise PredictNotSupportedError("ArgillaTrainer.predict: models trained with TRL cannot be used for label predictions "
-                          "(as in Argilla 1.x); generate with rlhf.inference.generation.generate(output_dir, …) "
-                          "or score with rlhf.inference.scoring.RewardScorer(output_dir).")
+        raise PredictNotSupportedError(
+            "ArgillaTrainer.predict: models trained with TRL cannot be used for label predictions (as in Argilla "
+            "1.x); generate with rlhf.inference.generation.generate(output_dir, …) or score with "
+            "rlhf.inference.scoring.RewardScorer(output_dir).")
 
 
 # -- following a run -----------------------------------------------------------------------------------------------
