@@ -211,6 +211,10 @@ class PPOTrainer:
             from peft import get_peft_model
 
             self.ref_model = None  # the same network with its adapters disabled
+            if quantized:  # QLoRA: norms in float32, inputs that carry gradients to the adapters
+                from peft import prepare_model_for_kbit_training
+
+                model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
             model = get_peft_model(model, peft_config)
         else:
             self.ref_model = copy.deepcopy(model).requires_grad_(False).to(self.device).eval()
