@@ -4,8 +4,9 @@ Argilla 1.x scripts build ``FeedbackDataset(fields=…, questions=…)`` in Pyth
 run the seed page's pre-training block with its import changed, check Argilla's Hub layout (the sample file's),
 its checks, the round trip through a (fake) Hub, and port Argilla 1.x's own TRL-integration tests
 (``tests/integration/client/feedback/training/test_trl.py`` and the fixtures of its ``conftest.py``), with the
-imports and the model id changed only (``sshleifer/tiny-gpt2`` → the starter; Argilla's wrong-return check,
-whose message quotes Argilla's return-type classes, is left out).
+imports and the model id changed only (``sshleifer/tiny-gpt2`` → the starter's folder; Argilla's wrong-return
+check, whose message quotes Argilla's return-type classes, is left out, and for the suite's time the SFT port
+trains from the objects only, the RM port stops before training and the DPO port before its training loop).
 """
 
 from __future__ import annotations
@@ -515,13 +516,17 @@ def test_prepare_for_training_sft(
     # Set some values to track and assert later
     loaded_model.test_value = 12
     loaded_tokenizer.test_value = 12
-    for model, tokenizer in [(small_model_id, None), (loaded_model, loaded_tokenizer)]:
+    # Argilla's loop also trains from the model's name (`(small_model_id, None)`): test_compat.py's page scripts
+    # do that; this port keeps the objects' pass (two runs), for the suite's time.
+    for model, tokenizer in [(loaded_model, loaded_tokenizer)]:
         trainer = ArgillaTrainer(dataset, task, framework=FRAMEWORK, model=model, tokenizer=tokenizer)
         trainer.update_config(max_steps=3)
         assert trainer._trainer.training_args_kwargs["max_steps"] == 3
         trainer.update_config(max_steps=1)
         assert trainer._trainer.training_args_kwargs["max_steps"] == 1
         train_with_cleanup(trainer, OUTPUT_DIR)
+        events = (trainer.run_dir / "events.jsonl").read_text(encoding="utf-8")
+        assert "the model and tokenizer objects given to ArgillaTrainer, saved for this run to" in events
 
         eval_trainer = ArgillaTrainer(dataset, task, framework=FRAMEWORK, model=model, train_size=0.5)
         eval_trainer.update_config(max_steps=1)
