@@ -240,6 +240,7 @@ class Watcher:
         self.config = config
         self.run = run
         self.stop_requested_at: float | None = None
+        self.job_stop_sent = False
 
     def main(self) -> int:
         from rlhf.runs.manager import write_json
@@ -290,10 +291,14 @@ class Watcher:
             if time.monotonic() - last_answer > UNREACHABLE_S:
                 status = "UNREACHABLE"
                 break
-            if self.stop_requested_at and time.monotonic() - self.stop_requested_at > STOP_GRACE_S:
-                print(f"ray: the workers did not stop within {STOP_GRACE_S:g} s; stopping job {job_id}", flush=True)
-                client.stop_job(job_id)
-                self.stop_requested_at = None
+            if self.stop_requested_at and not self.job_stop_sent and status in RUNNING_JOB:
+                waited = time.monotonic() - self.stop_requested_at
+                if not _workers_started(self.run) or waited > STOP_GRACE_S:  # nobody to checkpoint, or too slow
+                    why = "before its workers started" if waited <= STOP_GRACE_S else \
+                        f"as the workers did not stop within {STOP_GRACE_S:g} s"
+                    print(f"ray: stopping job {job_id} {why}", flush=True)
+                    client.stop_job(job_id)
+                    self.job_stop_sent = True
             time.sleep(POLL_S)
         return self._verdict(status, client, job_id)
 
@@ -331,6 +336,18 @@ class Watcher:
                                                            f"{': ' + message[:300] if message else ''}{hint}"}
         append_event(self.run.events, event)
         return 0 if event["status"] == RunStatus.STOPPED else 1
+
+
+def _workers_started(run: "RunFolder") -> bool:
+    """Whether rank 0 has said ``started`` since the run was last queued (this attempt's workers exist)."""
+    from rlhf.runs.status import RunStatus
+
+    for event in reversed(run.read_events()):
+        if event.get("status") == RunStatus.STARTED:
+            return True
+        if event.get("status") == RunStatus.QUEUED:
+            return False
+    return False
 
 
 def run_on_cluster(config: "RunConfig") -> int:

@@ -46,6 +46,12 @@ def placeable_workers(config: RunConfig, nodes: list[dict[str, Any]]) -> int:
     return max(1, min(config.num_workers, fits))
 
 
+def _fits_anywhere(config: RunConfig, nodes: list[dict[str, Any]]) -> bool:
+    need = {k: v for k, v in worker_resources(config).items() if v > 0}
+    return any(node.get("Alive") and all((node.get("Resources") or {}).get(k, 0) >= v for k, v in need.items())
+               for node in nodes)
+
+
 def _die_with_parent() -> None:
     """The trainer ends with its Ray worker (a lost node takes both), never left behind holding the gloo group."""
     try:
@@ -142,7 +148,11 @@ def drive(run: RunFolder) -> int:
     ray.init()  # inside a Ray job: the job's own cluster
     config = RunConfig.load(run.config)
     workers = placeable_workers(config, ray.nodes())
-    if workers < config.num_workers:
+    if not _fits_anywhere(config, ray.nodes()):
+        warn(run.events, f"resources_per_worker: no live node of the cluster can hold a worker "
+                         f"({worker_resources(config)}); the job waits until the cluster has one (an autoscaling "
+                         f"cluster adds it; otherwise stop the run and ask for less)")
+    elif workers < config.num_workers:
         warn(run.events, f"num_workers: the cluster's live nodes hold {workers} of the {config.num_workers} "
                          f"workers asked for; training with {workers}")
     storage = os.environ.get(STORAGE_ENV) or str(run.path / "ray")
