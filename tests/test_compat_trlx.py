@@ -170,6 +170,7 @@ def test_the_page_reward_function_block_trains_ppo_scoring_in_the_sandbox(page, 
     assert (config.task, config.rl.algorithm, config.rl.batch_size, config.rl.mini_batch_size) == ("rl", "ppo",
                                                                                                    16, 16)
     assert "`<lambda>` from" in config.rl.reward_code and "my_reward_function" in config.rl.reward_code
+    assert len(config.rl.reward_code) < 50_000  # the classifier travels as its folder, not its weights
     rewards = [e["reward"] for e in map(json.loads, (trainer.run_dir / "events.jsonl").read_text().splitlines())
                if "reward" in e]
     assert rewards and all(0.0 < r < 1.0 for r in rewards)  # the classifier's score, a probability
@@ -295,9 +296,10 @@ def test_a_reward_fn_over_an_unpicklable_object_is_an_error_naming_it(tmp_path, 
     assert not (tmp_path / "runs").exists()
 
 
-def sandboxed(reward_fn) -> RewardSandbox:
+def sandboxed(reward_fn, hidden_prompt: str | None = None) -> RewardSandbox:
     """The reward function as a run scores with it: its source in the sandboxed reward process."""
-    return RewardSandbox(UserCode.from_text(reward_source(reward_fn, None), "reward_func", filename="reward_func.py"))
+    source = reward_source(reward_fn, None, hidden_prompt=hidden_prompt)
+    return RewardSandbox(UserCode.from_text(source, "reward_func", filename="reward_func.py"))
 
 
 def test_a_reward_fn_is_called_as_trlx_called_it_in_the_sandbox():
@@ -306,9 +308,9 @@ def test_a_reward_fn_is_called_as_trlx_called_it_in_the_sandbox():
     def reward_fn(samples, prompts, outputs, tokenizer, **kwargs):
         return [len(s) + bonus.get(o, 0.0) for s, p, o in zip(samples, prompts, outputs)]
 
-    scorer = sandboxed(reward_fn)
+    scorer = sandboxed(reward_fn, hidden_prompt="<bos>")  # TRLX's default prompt, which reward_fn saw as ""
     try:
-        assert scorer(prompts=["Q: ", "Q: "], completions=["good", "bad"]) == [8.0, 6.0]
+        assert scorer(prompts=["Q: ", "<bos>"], completions=["good", "bad"]) == [8.0, 3.0]
     finally:
         scorer.close()
 
