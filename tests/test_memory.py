@@ -176,3 +176,23 @@ def test_runs_submit_refuses_a_run_no_machine_here_holds(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "memory: this run needs" in error and "--use-peft" in error and "add --force" in error
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_health_says_which_optional_kernel_packages_it_found(api):
+    found = api[0].health()["optional_packages"]
+    assert set(found) == {"bitsandbytes", "liger-kernel", "flash-attn", "vllm"}
+    assert all(isinstance(value, bool) for value in found.values())
+
+
+@pytest.mark.parametrize("flags, named", [(["--use-peft", "--load-in-4bit"], "load_in_4bit"),
+                                          (["--attn-implementation", "flash_attention_2"], "attn_implementation")])
+def test_a_cuda_kernel_on_a_machine_without_cuda_is_an_exit_2_naming_it(flags, named, small_model, capsys):
+    import torch
+
+    from rlhf.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["estimate", "--task", "sft", "--model", small_model, *flags]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {named}:") and "CUDA" in error
