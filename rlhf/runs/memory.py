@@ -164,8 +164,7 @@ class Workload:
 
 def workload(plan) -> Workload:
     """The plan's batch shape in the terms above, per trainer."""
-    args, config = plan.args, plan.config
-    name = plan.trainer.config
+    args, name = plan.args, plan.trainer.config
     length = plan.max_length()
     batch = int(args.get("per_device_train_batch_size") or 1)
     peft = plan.lora is not None
@@ -250,7 +249,8 @@ def available_mb(device: str) -> float | None:
         return None
 
 
-def _model_config(path: str, classifier: bool):
+def _model_config(path: str):
+    """The model's transformers config (a LoRA adapter's: its base model's)."""
     from transformers import AutoConfig
 
     from rlhf.tasks.models import adapter_base
@@ -264,13 +264,13 @@ def estimate(plan, model_config=None, available: float | None = None, suggest: b
     from rlhf.tasks.spec import ModelKind
 
     classifier = plan.spec.model_kind is ModelKind.CLASSIFIER
-    shape = model_shape(model_config or _model_config(plan.model_path, classifier), classifier)
+    shape = model_shape(model_config or _model_config(plan.model_path), classifier)
     rewards = []
     if plan.spec.rewarded:
         from rlhf.tasks.models import resolve_model_path
 
         for ref in plan.config.rl.reward_models:
-            rewards.append(model_shape(_model_config(resolve_model_path(ref, "reward_models"), True), True))
+            rewards.append(model_shape(_model_config(resolve_model_path(ref, "reward_models")), True))
     checkpointing = gradient_checkpointing(plan)
     parts = estimate_parts(plan, shape, checkpointing, rewards)
     if available is None:
