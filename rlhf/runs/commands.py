@@ -47,7 +47,10 @@ def _check_memory(config) -> None:
     """A run whose memory plan does not fit this machine is refused (exit 2) with what would lower it."""
     from rlhf.errors import ConfigError
     from rlhf.runs.memory import estimate_config, refusal
+    from rlhf.starter import is_starter
 
+    if is_starter(config.model):  # 1M parameters always fit; estimating would build it here, and submit is quick
+        return
     probe = config.replace(output_dir=config.output_dir or "estimate")
     try:
         result = estimate_config(probe)
