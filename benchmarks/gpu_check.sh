@@ -19,9 +19,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 WHEELS="$HERE/wheels"
 PY="${PYTHON:-python}"
-# Wheels the check needs beyond torch, transformers, peft and accelerate (pandas, numpy, pyyaml, filelock,
-# huggingface_hub and safetensors come with those). pyarrow is most of the size.
-WHEEL_PACKAGES=(trl==1.16.0 datasets==5.2.0 pyarrow==26.0.1 dill multiprocess xxhash cloudpickle)
+# Wheels the check needs beyond torch, transformers, peft and accelerate (numpy, pyyaml, filelock, fsspec,
+# psutil, jinja2, huggingface_hub and safetensors come with those). pyarrow is most of the size. pandas (trl and
+# datasets need it) is assumed present, as in most CUDA images: GPU_CHECK_EXTRA_WHEELS=pandas adds it (~12 MB more,
+# past the device tool's 64 MiB carry).
+WHEEL_PACKAGES=(trl==1.16.0 datasets==5.2.0 pyarrow==26.0.1 dill multiprocess xxhash cloudpickle
+                ${GPU_CHECK_EXTRA_WHEELS:-})
 
 if [[ "${1:-}" == "--prep" ]]; then
   version="${2:-$($PY -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')}"
