@@ -57,12 +57,19 @@ def test_vllm_is_for_grpo_and_rloo_only():
 
 
 @pytest.mark.parametrize("kind, expected", [("ddp", "MULTI_GPU"), ("fsdp", "FSDP"), ("deepspeed-zero3", "DEEPSPEED")])
-def test_accelerate_config_per_strategy_on_cuda(kind, expected):
+def test_accelerate_config_per_strategy_on_cuda(kind, expected, monkeypatch):
+    monkeypatch.setattr(launch, "_installed", lambda module: True)
     data = launch.accelerate_config(rl_config("grpo", distributed=kind), processes=4, cuda=True)
     assert data["distributed_type"] == expected and data["num_processes"] == 4
     assert data["mixed_precision"] == "bf16"
     if kind == "deepspeed-zero3":
         assert data["deepspeed_config"]["zero_stage"] == 3
+
+
+def test_deepspeed_without_its_package_says_so(monkeypatch):
+    monkeypatch.setattr(launch, "_installed", lambda module: False)
+    with pytest.raises(ConfigError, match="deepspeed-zero2 needs the deepspeed package"):
+        launch.accelerate_config(rl_config("grpo", distributed="deepspeed-zero2"), processes=2, cuda=True)
 
 
 def test_fsdp_and_deepspeed_refuse_a_machine_without_cuda():

@@ -128,6 +128,9 @@ def accelerate_config(config: "RunConfig", processes: int, cuda: bool) -> dict:
     kind = Distributed(config.training.distributed)
     if kind.needs_cuda and not cuda:
         raise ConfigError(f"distributed: {kind.value} needs CUDA GPUs and this machine has none; use ddp.")
+    if kind in (Distributed.DEEPSPEED_ZERO2, Distributed.DEEPSPEED_ZERO3) and not _installed("deepspeed"):
+        raise ConfigError(f"distributed: {kind.value} needs the deepspeed package (pip install deepspeed); or use "
+                          f"fsdp or ddp.")
     bf16 = config.training.bf16
     mixed = "bf16" if (cuda and bf16 is not False) else "no"
     base = {"compute_environment": "LOCAL_MACHINE", "debug": False, "machine_rank": 0, "num_machines": 1,
@@ -147,6 +150,12 @@ def accelerate_config(config: "RunConfig", processes: int, cuda: bool) -> dict:
         "zero_stage": stage, "offload_optimizer_device": "none", "offload_param_device": "none",
         "zero3_init_flag": stage == 3, "zero3_save_16bit_model": stage == 3, "gradient_accumulation_steps":
         config.training.gradient_accumulation_steps, "gradient_clipping": 1.0}}
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def write_accelerate_config(config: "RunConfig", folder: "RunFolder", processes: int) -> Path:
