@@ -191,6 +191,7 @@ trainer = {trainer_cls}(model=model, args=args, train_dataset=train_dataset, eva
 REWARD_MODELS = '''
 # -- rewards: reward models (finished rm runs) and/or a Python reward function; with several, rewards add up -------
 REWARD_MODELS = {paths!r}
+REWARD_NAMES = {names!r}  # what each model's rewards are logged as
 
 
 def load_reward_model(path):
@@ -209,31 +210,8 @@ def load_reward_model(path):
 
 
 reward_models = [load_reward_model(path) for path in REWARD_MODELS]
-'''
 
-REWARD_FUNCTION = '''
-# -- reward function: {label}
-{source}
 
-reward_function = {function}
-'''
-
-TRL_RL_TRAINER = '''
-# -- trainer -----------------------------------------------------------------------------------------------------
-reward_funcs = [m for m, _ in reward_models]{plus_function}
-reward_processing_classes = [t for _, t in reward_models]{plus_none}
-trainer = {trainer_cls}(model=model, reward_funcs=reward_funcs, args=args, train_dataset=train_dataset,
-{indent}processing_class=tokenizer, reward_processing_classes=reward_processing_classes,
-{indent}peft_config=peft_config)
-'''
-
-PPO_MODULE = '''
-# -- PPO: rlhf/tasks/ppo.py, inlined verbatim (TRL no longer ships a PPOTrainer) ----------------------------------
-{source}
-'''
-
-PPO_TRAINER = '''
-# -- rewards and trainer -----------------------------------------------------------------------------------------
 def score_texts(reward_model, reward_tokenizer, texts, batch_size=16):
     """One float per text from a reward model: rlhf.inference.scoring.RewardScorer's scoring. Each text ends in
     the EOS token, as RewardTrainer trained on it."""
@@ -247,8 +225,41 @@ def score_texts(reward_model, reward_tokenizer, texts, batch_size=16):
         with torch.no_grad():
             scores += reward_model(**batch).logits[:, 0].float().cpu().tolist()
     return scores
+'''
+
+REWARD_FUNCTION = '''
+# -- reward function: {label}
+{source}
+
+reward_function = {function}
+'''
+
+TRL_RL_TRAINER = '''
+# -- trainer -----------------------------------------------------------------------------------------------------
+def reward_model_func(reward_model, reward_tokenizer, name):
+    """A TRL reward function scoring prompt + completion with score_texts (ending in EOS, as the reward model
+    trained and as rlhf scores), not the bare model TRL would feed without EOS."""
+    def reward(prompts, completions, **kwargs):
+        return score_texts(reward_model, reward_tokenizer, [p + c for p, c in zip(prompts, completions)])
+
+    reward.__name__ = name
+    return reward
 
 
+for reward_model, _ in reward_models:
+    reward_model.to("cuda" if CUDA else "cpu")
+reward_funcs = [reward_model_func(m, t, name) for (m, t), name in zip(reward_models, REWARD_NAMES)]{plus_function}
+trainer = {trainer_cls}(model=model, reward_funcs=reward_funcs, args=args, train_dataset=train_dataset,
+{indent}processing_class=tokenizer, peft_config=peft_config)
+'''
+
+PPO_MODULE = '''
+# -- PPO: rlhf/tasks/ppo.py, inlined verbatim (TRL no longer ships a PPOTrainer) ----------------------------------
+{source}
+'''
+
+PPO_TRAINER = '''
+# -- rewards and trainer -----------------------------------------------------------------------------------------
 def reward_fn(prompts, completions):
     """The run's reward: the reward models' scores of prompt + completion, plus the reward function's."""
     totals = [0.0] * len(completions)
@@ -488,8 +499,7 @@ class _ScriptWriter:
             return sections + [TRAINER.format(trainer_cls=trainer_cls, indent=indent)]
         has_function = self._reward_sections(sections)
         sections.append(TRL_RL_TRAINER.format(
-            trainer_cls=trainer_cls, indent=indent, plus_function=" + [reward_function]" if has_function else "",
-            plus_none=" + [None]" if has_function else ""))
+            trainer_cls=trainer_cls, indent=indent, plus_function=" + [reward_function]" if has_function else ""))
         return sections
 
     def _reward_sections(self, sections: list[str]) -> bool:
@@ -497,7 +507,11 @@ class _ScriptWriter:
         from rlhf.tasks.rl import reward_code
 
         self._import("transformers", "AutoModelForSequenceClassification")
-        sections.append(REWARD_MODELS.format(paths=[_model_path(ref) for ref in self.config.rl.reward_models]))
+        from rlhf.inference.scoring import reward_name
+
+        paths = [_model_path(ref) for ref in self.config.rl.reward_models]
+        sections.append(REWARD_MODELS.format(paths=paths, names=[reward_name(path) for path in paths],
+                                             reward_max_length=self.plan.max_length(512)))
         code = reward_code(self.config)
         if code is None:
             return False
@@ -520,8 +534,7 @@ class _ScriptWriter:
                           "transformers + peft only) is inlined below verbatim.")
         sections = [PPO_MODULE.format(source=_inline(path.read_text(encoding="utf-8")))]
         has_function = self._reward_sections(sections)
-        sections.append(PPO_TRAINER.format(reward_max_length=self.plan.max_length(512),
-                                           add_function=PPO_ADD_FUNCTION if has_function else "",
+        sections.append(PPO_TRAINER.format(add_function=PPO_ADD_FUNCTION if has_function else "",
                                            arguments=_arguments(self._by_hardware(lambda plan: dict(plan.args)))))
         return sections
 

@@ -173,3 +173,23 @@ def test_exported_sft_script_trains_like_rlhf(tiny, tmp_path):
     rlhf_losses = [e["loss"] for e in events if "loss" in e]
     assert len(script_losses) == len(rlhf_losses) == 2
     assert script_losses == pytest.approx(rlhf_losses, rel=1e-3)
+
+
+@pytest.mark.parametrize("algorithm", ["grpo", "rloo"])
+def test_a_trl_rl_script_scores_with_the_reward_model_as_rlhf_does(tiny, algorithm, monkeypatch):
+    """GRPO's and RLOO's reward models are reward functions scoring prompt + completion ending in EOS (rlhf's
+    RewardScorer), not the bare model TRL would feed the text without it."""
+    import runpy
+
+    from rlhf.inference.scoring import RewardScorer
+
+    script = tiny["root"] / f"{algorithm}.py"
+    script.write_text(export_script(config(tiny, "rl", algorithm)))
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    namespace = runpy.run_path(str(script), run_name="exported")  # builds the trainer, trains nothing
+
+    prompts, completions = ["Is a toad a frog?", "Name a colour."], [" Yes", " Red is a colour."]
+    exported = namespace["trainer"].reward_funcs[0]
+    assert not hasattr(exported, "parameters")  # a function, not the model
+    scores = exported(prompts=prompts, completions=completions, completion_ids=[[1], [2]], trainer_state=None)
+    assert scores == pytest.approx(RewardScorer(str(tiny["rm"]))(prompts, completions))

@@ -13,7 +13,8 @@ import json
 import pytest
 
 from rlhf.data.sources import SAMPLE_FILE
-from rlhf.formatting.templates import TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT, template_source
+from rlhf.formatting.templates import (TOAD_BAD, TOAD_CONTEXT, TOAD_GOOD, TOAD_PROMPT, fill_template,
+                                       template_source)
 from rlhf.inference.scoring import as_trained, reward_texts
 from seed_functions import SEED_RM
 
@@ -65,6 +66,26 @@ def test_the_toad_responses_score_as_the_toad_pair_trained():
 
 def test_without_a_prompt_texts_are_scored_as_they_are():
     assert reward_texts([" Yes", "asdf qwerty zxcv "], "", TOAD_CONTEXT) == [" Yes", "asdf qwerty zxcv "]
+
+
+def test_a_reward_model_is_a_trl_reward_function_that_scores_as_the_score_tab(tmp_path):
+    """GRPO and RLOO get the scorer itself as a reward function (TRL passes extra keyword arguments), so every
+    RL algorithm scores a completion as the Score tab scores it: the prompt + completion, ending in EOS."""
+    from test_inference import build_tiny_lm
+
+    from rlhf.inference.scoring import RewardScorer
+
+    run = tmp_path / "rm-run"
+    build_tiny_lm(run / "final", classifier=True)
+    (run / "config.yaml").write_text("task: rm\nmodel: gpt2\n")
+    scorer = RewardScorer(str(run))
+    prompts, completions = [fill_template(TOAD_PROMPT, TOAD_CONTEXT)] * 2, [TOAD_GOOD, TOAD_BAD]
+
+    rewards = scorer(prompts=prompts, completions=completions, completion_ids=[[1], [2]], trainer_state=None)
+
+    assert rewards == scorer.score([p + c for p, c in zip(prompts, completions)])
+    assert scorer.encode([prompts[0] + TOAD_GOOD])["input_ids"][0, -1] == scorer.tokenizer.eos_token_id
+    assert scorer.__name__ == "rm-run"  # TRL logs rewards/rm-run/mean, not rewards/final/mean
 
 
 def test_a_scored_text_ends_in_one_eos_token_as_in_training():

@@ -8,7 +8,8 @@ the model never learned to rate.
 
 from __future__ import annotations
 
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 from rlhf.formatting.templates import fill_template
 
@@ -28,6 +29,13 @@ def as_trained(text: str, eos_token: str | None) -> str:
     return text if not eos_token or text.endswith(eos_token) else text + eos_token
 
 
+def reward_name(path: str) -> str:
+    """What a reward model's rewards are logged as: its run's name (not ``final``), else its folder's or id's."""
+    from rlhf.runs.lineage import run_folder_of
+
+    return (run_folder_of(path) or Path(path)).name
+
+
 class RewardScorer:
     def __init__(self, model_ref: str, max_length: int = 512, device: str | None = None):
         import torch
@@ -37,6 +45,7 @@ class RewardScorer:
         path = resolve_model_path(model_ref, "reward_models")
         check_is_reward_model(path)
         self.path = path
+        self.__name__ = reward_name(path)  # TRL logs rewards/<name>/mean
         self.tokenizer = load_tokenizer(path)
         self.model = load_reward_model(path).eval()
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
@@ -62,5 +71,8 @@ class RewardScorer:
             scores += logits[:, 0].float().cpu().tolist()
         return scores
 
-    def __call__(self, prompts: Sequence[str], completions: Sequence[str]) -> list[float]:
+    def __call__(self, prompts: Sequence[str], completions: Sequence[str], **trl_kwargs: Any) -> list[float]:
+        """Scores of prompt + completion: our PPO's reward, and a TRL ``reward_funcs`` entry for GRPO and RLOO
+        (which pass ``completion_ids``, ``trainer_state`` and the dataset's columns too; a reward model needs none
+        of them), so every algorithm scores a text as the Score tab does."""
         return self.score([p + c for p, c in zip(prompts, completions)])

@@ -152,11 +152,10 @@ def build(ctx):
         return _build_ppo(ctx, total_reward(sources))
     if ctx.config.training.use_vllm:
         require_vllm(ctx.plan.hardware.device)
-    reward_funcs = [s.model if hasattr(s, "model") else s for s in sources]
-    processing = [s.tokenizer if hasattr(s, "tokenizer") else None for s in sources]
+    # each source is a TRL reward function: a reward model scores through its RewardScorer (the text ending in
+    # EOS, as it trained and as PPO and the Score tab score), not as TRL would feed the bare model (no EOS)
     model = load_causal_lm(ctx.plan.model_path, dtype=ctx.plan.torch_dtype(), **ctx.plan.model_kwargs)
-    trainer = ctx.trl_trainer(model, reward_funcs=reward_funcs, reward_processing_classes=processing,
-                              eval_dataset=None)
+    trainer = ctx.trl_trainer(model, reward_funcs=sources, eval_dataset=None)
     trainer.add_callback(sample_callback(trainer, _events_path(ctx)))
     measure_trl_rollouts(trainer)
     return trainer
