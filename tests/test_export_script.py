@@ -49,7 +49,8 @@ def imported_modules(script: str) -> set[str]:
 
 
 STANDALONE = {"__future__", "datasets", "torch", "transformers", "trl", "peft", "safetensors", "typing", "json",
-              "os", "types", "copy", "math", "random", "re", "shutil", "time", "dataclasses", "pathlib"}
+              "os", "types", "copy", "math", "random", "re", "shutil", "time", "dataclasses", "pathlib",
+              "contextlib"}
 
 
 @pytest.mark.parametrize("task, algorithm, trainer", [
