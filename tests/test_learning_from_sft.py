@@ -36,10 +36,11 @@ def rl_run(request, sft_and_rm, starter_cache, tmp_path_factory):
     return run, done.stdout
 
 
-# GRPO's and RLOO's quarters of 20 steps (4 prompt groups a step) swing with the prompts drawn: GRPO +38%, +46%,
-# +4.5%, +28%; RLOO +20%, +23%, +1.3% over the runs measured. Their figures are reported; the rise is asserted
-# where it has held on every run measured (PPO: +16% to +33%).
-RISES_RELIABLY = ("ppo",)
+# A step's mean reward is mostly which prompts were drawn. With the starter's GRPO/RLOO defaults (8 prompts × 2
+# completions a step, a constant learning rate, RLOO's advantages normalized without KL in the reward) the rise
+# held on every run measured, scoring with EOS as the Score tab does (seeds 1-5, then 42 as here): GRPO +14.7%,
+# +24.5%, +23.1%, +42.8%, +31.3%, +18.3%; RLOO +12.1%, +29.4%, +20.5%, +36.6%, +31.5%, +14.2%. PPO: +16% to +33%.
+RISES_RELIABLY = ("ppo", "grpo", "rloo")
 
 
 def test_rl_from_the_sft_run_raises_the_mean_reward_by_a_tenth(rl_run):

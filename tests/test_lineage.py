@@ -101,3 +101,31 @@ def test_a_set_learning_rate_wins_over_either_default(tmp_path):
     sft = run_folder(tmp_path / "sft", "starter")
 
     assert plan_for("dpo", str(sft), learning_rate=0.02).args["learning_rate"] == 0.02
+
+
+@pytest.mark.parametrize("algorithm", ["grpo", "rloo"])
+def test_grpo_and_rloo_from_the_starter_take_eight_prompts_a_step_at_a_constant_rate(tmp_path, algorithm):
+    """20 steps' reward curve must show learning, not which prompts were drawn: 8 prompts × 2 completions a step,
+    a constant learning rate, and RLOO's advantages scaled like GRPO's (no KL in the reward)."""
+    sft = run_folder(tmp_path / "sft", "starter")
+
+    args = plan_for("rl", str(sft), algorithm).args
+
+    assert (args["num_generations"], args["per_device_train_batch_size"]) == (2, 16)
+    assert args["lr_scheduler_type"] == "constant"
+    if algorithm == "rloo":
+        assert (args["beta"], args["normalize_advantages"]) == (0.0, True)
+
+
+def test_a_set_beta_and_schedule_win_over_the_starters_rl_defaults(tmp_path):
+    sft = run_folder(tmp_path / "sft", "starter")
+
+    args = plan_for("rl", str(sft), "rloo", beta=0.05, lr_scheduler_type="cosine").args
+
+    assert (args["beta"], args["lr_scheduler_type"]) == (0.05, "cosine")
+
+
+def test_grpo_from_a_real_model_keeps_trls_shape(tiny_gpt2):
+    args = plan_for("rl", str(tiny_gpt2), "grpo").args
+
+    assert (args["num_generations"], args["lr_scheduler_type"]) == (4, "linear") and "normalize_advantages" not in args

@@ -110,7 +110,7 @@ class RLSettings:
     reward_func: str | None = setting(None, "a .py file with a reward function f(completions, prompts=…, **kw)")
     reward_code: str | None = setting(None, "or the reward function's source text (the app's editor)")
     reward_function: str = setting("reward_func", "the reward function's name")
-    num_generations: int | None = setting(None, "GRPO/RLOO: completions per prompt; unset: 4")
+    num_generations: int | None = setting(None, "GRPO/RLOO: completions per prompt; unset: 4 (2 on the starter)")
     max_completion_length: int | None = setting(None, "new tokens per completion; unset: 32 on the starter, 256 "
                                                       "otherwise")
     temperature: float = setting(1.0, "sampling temperature of the rollouts")

@@ -42,7 +42,10 @@ SPEC = TaskSpec(
 
 # -- resolve ----------------------------------------------------------------------------------------------------
 
-STARTER_GROUPS_PER_STEP = 4  # GRPO/RLOO on the starter: prompts per step, each with num_generations completions
+# GRPO/RLOO on the starter: 8 prompts a step, 2 completions each. A step's mean reward is mostly which prompts were
+# drawn; more prompts (at the same 16 rollouts) make 20 steps' reward curve show learning rather than the draw.
+STARTER_GROUPS_PER_STEP = 8
+STARTER_NUM_GENERATIONS = 2
 
 def _max_completion(r) -> int:
     rl = r.config.rl
@@ -53,8 +56,8 @@ def resolve(r) -> dict[str, Any]:
     if r.config.rl.algorithm == "ppo":
         return _ppo_settings(r)
     rl, t = r.config.rl, r.config.training
-    num_generations = rl.num_generations or 4
-    # one prompt's group a step is too noisy a reward to learn from in a few steps; the starter affords four
+    num_generations = rl.num_generations or (STARTER_NUM_GENERATIONS if r.starter_defaults else 4)
+    # one prompt's group a step is too noisy a reward to learn from in a few steps; the starter affords eight
     groups = STARTER_GROUPS_PER_STEP if r.starter_defaults else 1
     task_args: dict[str, Any] = dict(
         num_generations=num_generations,
@@ -63,11 +66,25 @@ def resolve(r) -> dict[str, Any]:
         per_device_train_batch_size=t.per_device_train_batch_size or groups * num_generations,
         generation_kwargs=rl.generation_kwargs or None,
     )
+    if r.starter_defaults:
+        task_args.update(_starter_rl_args(r))
     if t.beta is not None:
         task_args["beta"] = t.beta
     if t.use_vllm:  # vLLM in the training process, sharing its GPU (TRL's colocate mode; checked in build)
         task_args.update(use_vllm=True, vllm_mode="colocate")
     return r.trl_args(**task_args)
+
+
+def _starter_rl_args(r) -> dict[str, Any]:
+    """20 steps on the starter learn at a constant rate (a linear decay halves what they learn); RLOO drops its
+    KL-in-the-reward and normalizes its advantages, as GRPO's group scaling does, so both take steps of one size.
+    The user's ``lr_scheduler_type`` (other than the setting's default), ``beta`` and ``extra`` still win."""
+    args: dict[str, Any] = {}
+    if r.config.training.lr_scheduler_type == "linear":  # the setting's default
+        args["lr_scheduler_type"] = "constant"
+    if r.config.rl.algorithm == "rloo":
+        args.update(beta=0.0, normalize_advantages=True)
+    return args
 
 
 def _ppo_settings(r) -> dict[str, Any]:
