@@ -40,16 +40,16 @@ def test_an_rl_sample_shows_its_reward_completion_and_instruction():
     assert train.step_line(event, 8) == "step 5/8  sample, reward 1.5: “Yes.” ← Is a toad a frog?"
 
 
-def test_the_readable_log_keeps_the_newest_lines_in_time_order():
-    detail = {"statuses": [{"time": 1.0, "status": "queued"}, {"time": 2.0, "status": "started"},
-                           {"time": 9.0, "status": "finished"}],
-              "notes": [{"time": 3.0, "prepared": {"rows": 10, "records": 12, "splits": {"train": 9, "test": 1}}}],
-              "history": [{"time": 3.0 + step, "step": step, "loss": 2.0} for step in range(1, 6)],
-              "progress": {"total": 5}}
+def test_the_readable_log_keeps_the_newest_lines_in_the_order_they_were_written():
+    events = [{"time": 1.0, "status": "queued"}, {"time": 2.0, "status": "started"},
+              {"time": 3.0, "prepared": {"rows": 10, "records": 12, "splits": {"train": 9, "test": 1}}},
+              *[{"time": 3.0 + step, "step": step, "loss": 2.0} for step in range(1, 6)],
+              {"time": 9.0, "step": 5, "eval_loss": 2.5}, {"time": 9.0, "status": "finished", "step": 5}]
+    detail = {"events": events, "progress": {"total": 5}}  # the evaluation and the end within one millisecond
 
     lines = train.log_text(detail, count=4).splitlines()
 
-    assert lines == ["step 3/5  loss 2", "step 4/5  loss 2", "step 5/5  loss 2", "finished"]
+    assert lines == ["step 4/5  loss 2", "step 5/5  loss 2", "step 5/5  eval_loss 2.5", "finished"]
     assert "prepared 10 rows from 12 records (train 9, test 1)" in train.log_text(detail, count=20)
 
 

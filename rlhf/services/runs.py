@@ -290,6 +290,7 @@ class Runs:
         events = folder.read_events()
         history = [e for e in events if "status" not in e and "step" in e]
         return {"run": summary(status, ref), "metrics": status.get("metrics") or {},
+                "events": events,  # in the order they were written: the run's story
                 "history": history, "statuses": [e for e in events if "status" in e],
                 "notes": [e for e in events if "status" not in e and "step" not in e],
                 "progress": progress(folder.read_plan(), events, status),

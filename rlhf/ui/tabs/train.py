@@ -203,8 +203,7 @@ def event_line(event: dict[str, Any], total: int | None = None) -> str | None:
 
 def log_text(detail: dict[str, Any], count: int = LOG_LINES) -> str:
     """The run's story from its events, one readable line each, newest last; the raw log is one click away."""
-    events = sorted([*detail.get("statuses", []), *detail.get("history", []), *detail.get("notes", [])],
-                    key=lambda e: e.get("time") or 0)
+    events = detail.get("events", [])  # the file's order: two events of one millisecond keep theirs
     total = (detail.get("progress") or {}).get("total")
     lines = [line for line in (event_line(e, total) for e in events) if line]
     return "\n".join(lines[-count:]) or "(nothing logged yet)"
@@ -768,8 +767,7 @@ def wire(ctx: Ctx) -> None:
         signature = {"listing": listing, "selected": selected, "shown": bool(shown),
                      "curves": curves if shown else (watch.get("curves") or {}),
                      "status": detail["run"]["status"] if detail else None,
-                     "events": len(detail["history"]) + len(detail["statuses"]) + len(detail["notes"])
-                     if detail else 0,
+                     "events": len(detail["events"]) if detail else 0,
                      "log": detail["log"][-1:] if detail else None, "last": live_text(last) if last else None}
         if signature == watch:
             yield gr.skip()  # nothing to update
