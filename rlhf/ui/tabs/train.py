@@ -201,6 +201,11 @@ def event_line(event: dict[str, Any], total: int | None = None) -> str | None:
     return None
 
 
+def run_choices(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The "Selected run" dropdown's choices: each run with its status, by id."""
+    return [(f"{run['id']} · {status_text(run)}", run["id"]) for run in runs]
+
+
 def log_text(detail: dict[str, Any], count: int = LOG_LINES) -> str:
     """The run's story from its events, one readable line each, newest last; the raw log is one click away."""
     events = detail.get("events", [])  # the file's order: two events of one millisecond keep theirs
@@ -695,8 +700,11 @@ def wire(ctx: Ctx) -> None:
                                code_for(task, codes, editor_task, editor_value), settings, reward_code,
                                data.get("config", ""), data.get("split", "train"), merge_repeat=True,
                                force=bool(form[t.force]))
+        # every run the caller sees stays a choice: a refresh that left before this answer still sends the
+        # previously selected run, and a dropdown refuses a value outside its choices
+        runs = api.run_status(caller)["runs"]
         return {t.start_message: done(f"Run **{result['run_id']}** {started_text(result)}."),
-                t.selected: gr.update(choices=[(result["run_id"], result["run_id"])], value=result["run_id"]),
+                t.selected: gr.update(choices=run_choices(runs), value=result["run_id"]),
                 t.last_run: result["run_id"]}
 
     start_inputs = {*t.form, t.gradient_checkpointing, t.force, shared.data_state, editor.codes, editor.editor_task,
@@ -772,7 +780,7 @@ def wire(ctx: Ctx) -> None:
         if signature == watch:
             yield gr.skip()  # nothing to update
             return
-        choices = [(f"{run['id']} · {status_text(run)}", run["id"]) for run in runs]
+        choices = run_choices(runs)
         table = [[run["id"], task_text(run), run["model"], status_text(run), run.get("step") or "", loss_of(run)]
                  for run in runs]
         out: dict[Any, Any] = {
