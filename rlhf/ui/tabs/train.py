@@ -760,7 +760,10 @@ def wire(ctx: Ctx) -> None:
         try:
             runs = api.run_status(caller)["runs"]
             ids = [run["id"] for run in runs]
-            if selected not in ids:
+            # the value is sent only when this tick had to pick one: a tick that left before the user chose
+            # another run carries the old choice, and sending it back would undo the user's pick
+            replaced = selected not in ids
+            if replaced:
                 selected = ids[0] if ids else None
             detail = api.run_status(caller, selected, RAW_LOG_LINES) if selected else None
         except Exception:  # a run folder removed meanwhile: the next tick sees the new state
@@ -785,7 +788,7 @@ def wire(ctx: Ctx) -> None:
                  for run in runs]
         out: dict[Any, Any] = {
             t.details: gr.update(visible=bool(runs)), t.table: gr.update(value=table, visible=bool(runs)),
-            t.empty: gr.update(visible=not runs), t.selected: gr.update(choices=choices, value=selected),
+            t.empty: gr.update(visible=not runs), t.selected: gr.update(choices=choices, **({"value": selected} if replaced else {})),
         }
         if signature["last"] and signature["last"] != watch.get("last"):
             out[t.start_message] = done(signature["last"])
