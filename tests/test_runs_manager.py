@@ -358,3 +358,18 @@ def test_a_reused_pid_is_not_our_process():
     assert procinfo.is_alive(me)
     assert not procinfo.is_alive({**me, "start": me["start"] + 1})
     assert not procinfo.is_alive(None)
+
+
+def test_runs_training_side_by_side_share_the_cpu_cores(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+
+    assert manager_module.child_env(4)["OMP_NUM_THREADS"] == "2"
+    assert manager_module.child_env(16)["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in manager_module.child_env(1)  # one run alone: torch's own default
+
+
+def test_a_thread_count_the_user_set_is_kept(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+
+    assert manager_module.child_env(4)["OMP_NUM_THREADS"] == "3"

@@ -63,10 +63,14 @@ def expand_command(command: list[str], run: RunFolder) -> list[str]:
     return [arg.replace(CONFIG, str(run.config)).replace(RUN_DIR, str(run.path)) for arg in command]
 
 
-def child_env() -> dict[str, str]:
+def child_env(concurrent_runs: int = 1) -> dict[str, str]:
     """The environment for supervisors and trainers: rlhf importable wherever it was imported from, and
-    unbuffered output so ``stdout.log`` is live."""
+    unbuffered output so ``stdout.log`` is live. Runs that train side by side share the CPU cores: each gets its
+    part as ``OMP_NUM_THREADS`` (unless the user set it), because trainers that each spin a thread per core are
+    many times slower together than one after the other."""
     env = dict(os.environ)
+    if concurrent_runs > 1 and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrent_runs))
     root = str(Path(__file__).resolve().parents[2])
     paths = env.get("PYTHONPATH", "").split(os.pathsep) if env.get("PYTHONPATH") else []
     if root not in paths:
@@ -235,7 +239,7 @@ class RunManager:
                 raise ConfigError(f"run {run_id} is still {info['status']}; stop it before resuming.")
             if info["status"] == RunStatus.FINISHED:
                 raise ConfigError(f"run {run_id} has finished; there is nothing to resume.")
-            checkpoint = run.last_checkpoint()
+            checkpoint = run.last_checkpoint() or _cluster_checkpoint(run)
             if checkpoint is None:
                 raise ConfigError(f"run {run_id} has no checkpoint to resume from (one is saved every save_steps "
                                   f"steps and when a run is stopped); submit its config again to start over.")
@@ -389,7 +393,7 @@ class RunManager:
             argv += ["--command-json", json.dumps(command)]
         with open(run.stdout, "ab") as log:
             child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, env=child_env(), close_fds=True)
+                                     start_new_session=True, env=child_env(self.max_concurrent()), close_fds=True)
         _CHILDREN[:] = [c for c in _CHILDREN if c.poll() is None] + [child]
         process["supervisor"] = procinfo.identity(child.pid)
         write_json(run.process, process)
@@ -429,7 +433,7 @@ class RunManager:
             "started": (started or {}).get("time"),
             "ended": last.get("time") if status in TERMINAL and status == recorded else None,
             "error": last.get("error") if status == recorded else None,
-            "checkpoint": str(run.last_checkpoint() or "") or None,
+            "checkpoint": str(run.last_checkpoint() or _cluster_checkpoint(run) or "") or None,
             "queue_position": position,
             "_recorded": recorded, "_hand_run": hand_run,
         }
@@ -463,6 +467,15 @@ def _cluster_job_running(run: RunFolder) -> bool:
     from rlhf.runs import ray_backend
 
     return ray_backend.job_running(run)
+
+
+def _cluster_checkpoint(run: RunFolder) -> str | None:
+    """A Ray run's last checkpoint in its cluster storage (RLHF_RAY_STORAGE), where its resume reads it."""
+    if not (run.path / "ray_job.json").is_file():
+        return None
+    from rlhf.runs import ray_backend
+
+    return ray_backend.stored_checkpoint(run)
 
 
 def _cluster_stop(run: RunFolder) -> None:
