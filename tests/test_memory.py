@@ -58,6 +58,37 @@ def test_dpo_holds_a_reference_copy_and_sft_none():
     assert dpo.parts.reference == pytest.approx(dpo.parts.weights)
 
 
+# What each registered trainer holds, by the names benchmarks/presets_all_tasks.py prints: (chosen and rejected in
+# one forward, a reference copy of the weights, a value head). A trainer added to the registry must be listed here.
+HOLDS = {"pretrain": (False, False, False), "sft": (False, False, False), "rm": (True, False, False),
+         "dpo": (True, True, False), "kto": (False, True, False), "orpo": (True, False, False),
+         "grpo": (False, False, False), "rloo": (False, True, False), "ppo": (False, True, True)}
+
+
+def registered_trainers() -> list[tuple[str, str]]:
+    from rlhf.tasks.registry import specs
+
+    return [(spec.name, variant) for spec in specs() for variant in spec.trainers]
+
+
+@pytest.mark.parametrize("task,variant", registered_trainers(), ids=[v or t for t, v in registered_trainers()])
+def test_every_trainer_has_an_estimate_with_the_parts_it_holds(task, variant):
+    from rlhf.runs.memory import workload
+
+    pairs, reference, value_head = HOLDS[variant or task]
+    config = RunConfig(task=task, model="preset", output_dir="out")
+    config.training.per_device_train_batch_size = 2
+    if variant:
+        config.rl.algorithm = variant
+        config.rl.reward_code = "def reward_func(completions, **kw):\n    return [0.0] * len(completions)\n"
+    plan = resolve(config, hardware=CPU, model_path="preset", max_length_limit=1024)
+    parts = estimate(plan, model_config=PRESETS["smollm2-135m"].config(), available=1e6).parts
+    assert min(parts.weights, parts.gradients, parts.optimizer, parts.activations, parts.overhead) > 0
+    assert parts.reference == (pytest.approx(parts.weights) if reference else 0)
+    assert (parts.value_head > 0) == value_head
+    assert (workload(plan).sequences == 4) == pairs
+
+
 def test_lora_trains_a_small_adapter():
     full, lora = estimated("sft"), estimated("sft", use_peft=True)
     assert lora.parts.weights == full.parts.weights

@@ -245,6 +245,30 @@ def test_lora_trains_only_the_adapter(tiny_model, tmp_path):
     assert any(p.abs().sum() > 0 for n, p in ppo.model.named_parameters() if "lora_B" in n)
 
 
+def trained_with_layer_calls(tiny_model, output_dir, **changes) -> tuple[dict, int]:
+    """One PPO step; the policy's weights after it and how often its first layer's MLP ran with gradients on."""
+    ppo = trainer(tiny_model, output_dir, max_steps=1, num_ppo_epochs=1, **changes)
+    base = ppo.model.get_base_model() if ppo.is_peft else ppo.model
+    mlp, calls = base.transformer.h[0].mlp, []
+    forward = mlp.forward  # wrapped, not hooked: torch runs no module hooks when it recomputes a layer
+    mlp.forward = lambda *args, **kwargs: (calls.append(torch.is_grad_enabled()), forward(*args, **kwargs))[1]
+    ppo.train()
+    return {n: p.detach().clone() for n, p in ppo.model.named_parameters()}, sum(calls)
+
+
+@pytest.mark.training
+@pytest.mark.parametrize("use_lora", [False, True], ids=["full", "lora"])
+def test_gradient_checkpointing_recomputes_each_layer_in_the_backward_and_trains_the_same(tiny_model, tmp_path,
+                                                                                           use_lora):
+    peft = {"peft_config": lora()} if use_lora else {}
+    kept, kept_calls = trained_with_layer_calls(tiny_model, tmp_path / "kept", **peft)
+    recomputed, recomputed_calls = trained_with_layer_calls(tiny_model, tmp_path / "recomputed",
+                                                            gradient_checkpointing=True, **peft)
+    assert kept_calls > 0 and recomputed_calls == 2 * kept_calls  # each minibatch's forward, again in backward
+    assert kept.keys() == recomputed.keys()
+    assert all(torch.allclose(kept[n], recomputed[n], atol=1e-6) for n in kept)  # dropout stays off
+
+
 @pytest.mark.training
 def test_saved_adapter_loads_with_peft(tiny_model, tmp_path):
     from peft import AutoPeftModelForCausalLM

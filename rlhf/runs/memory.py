@@ -163,36 +163,47 @@ class Workload:
 
 
 def workload(plan) -> Workload:
-    """The plan's batch shape in the terms above, per trainer."""
-    args, name = plan.args, plan.trainer.config
+    """The plan's batch shape in the terms above, from its trainer's :class:`~rlhf.tasks.spec.Footprint`."""
+    from rlhf.tasks.spec import Batch, Reference
+
+    args, footprint = plan.args, plan.trainer.footprint
     length = plan.max_length()
     batch = int(args.get("per_device_train_batch_size") or 1)
     peft = plan.lora is not None
-    if name == "PPOSettings":
+    if footprint.batch is Batch.ROLLOUTS:
         sequence = args["max_prompt_length"] + args["max_new_tokens"]
-        return Workload(args["mini_batch_size"], min(sequence, length), 0 if peft else 1, True, True,
-                        args["batch_size"] * sequence)
-    if name in ("GRPOConfig", "RLOOConfig"):
-        sequence = min(length, 128) + int(args.get("max_completion_length") or 256)  # prompt + completion
-        reference = 1 if (float(args.get("beta") or 0) > 0 and not peft) else 0
-        return Workload(batch, sequence, reference, reference > 0, False, batch * sequence)
-    pairs = name in ("RewardConfig", "DPOConfig", "ORPOConfig")  # chosen and rejected in one forward
-    reference = 1 if name in ("DPOConfig", "KTOConfig") and not peft else 0
-    return Workload(batch * (2 if pairs else 1), length, reference, name in ("DPOConfig", "KTOConfig"), False, 0)
+        sequences, length, cache = args["mini_batch_size"], min(sequence, length), args["batch_size"] * sequence
+    elif footprint.batch is Batch.GROUPS:
+        length = min(length, 128) + int(args.get("max_completion_length") or 256)  # prompt + completion
+        sequences, cache = batch, batch * length
+    else:
+        sequences, cache = batch * (2 if footprint.batch is Batch.PAIRS else 1), 0
+    if footprint.reference is Reference.WITH_KL:  # TRL's beta: GRPO's default 0 drops it, RLOO's 0.05 keeps it
+        copies = 1 if (float(trainer_setting(plan, "beta") or 0) > 0 and not peft) else 0
+        forward = copies > 0
+    else:
+        forward = footprint.reference is Reference.ALWAYS
+        copies = 1 if forward and not peft else 0
+    return Workload(sequences, length, copies, forward, footprint.value_head, cache)
 
 
-def gradient_checkpointing(plan) -> bool:
-    """What the trainer will do: the plan's value, else the config class's default (TRL's: on)."""
-    if plan.trainer.config == "PPOSettings":
-        return False  # our PPO keeps every activation (its policy stays in eval mode, where checkpointing is off)
-    for name in ("activation_checkpointing", "gradient_checkpointing"):
-        if plan.args.get(name) is not None:
-            return bool(plan.args[name])
+def trainer_setting(plan, name: str) -> Any:
+    """What the trainer will use for ``name``: the plan's value, else its config class's default."""
+    if plan.args.get(name) is not None:
+        return plan.args[name]
     import dataclasses
 
     config_cls, _ = plan.trainer.classes()
-    defaults = {f.name: f.default for f in dataclasses.fields(config_cls)}
-    return bool(defaults.get("gradient_checkpointing")) or bool(defaults.get("activation_checkpointing"))
+    return next((f.default for f in dataclasses.fields(config_cls) if f.name == name), None)
+
+
+def gradient_checkpointing(plan) -> bool:
+    """What the trainer will do: the plan's value, else the config class's default (TRL's: on; our PPO's: off).
+    transformers 5 calls it ``activation_checkpointing``; the older name is the fallback."""
+    for name in ("activation_checkpointing", "gradient_checkpointing"):
+        if plan.args.get(name) is not None:
+            return bool(plan.args[name])
+    return any(bool(trainer_setting(plan, name)) for name in ("activation_checkpointing", "gradient_checkpointing"))
 
 
 def estimate_parts(plan, shape: ModelShape, checkpointing: bool, reward_shapes: list[ModelShape] = ()) -> Parts:
@@ -286,6 +297,7 @@ def suggestions(plan, shape: ModelShape, checkpointing: bool, rewards: list[Mode
                 available: float | None) -> list[str]:
     """Each change that lowers the estimate, with the total it would give, smallest first."""
     from rlhf.tasks.plan import resolve
+    from rlhf.tasks.spec import Batch
 
     config, t = plan.config, plan.config.training
     changes: list[tuple[str, Any]] = []
@@ -295,13 +307,13 @@ def suggestions(plan, shape: ModelShape, checkpointing: bool, rewards: list[Mode
         changes.append(("--use-peft --load-in-4bit (QLoRA)", lambda c: (setattr(c.lora, "use_peft", True),
                                                                          setattr(c.training, "load_in_4bit", True))))
     batch = int(plan.args.get("per_device_train_batch_size") or plan.args.get("batch_size") or 1)
-    if batch > 1 and plan.trainer.config not in ("GRPOConfig", "RLOOConfig"):
+    if batch > 1 and plan.trainer.footprint.batch is not Batch.GROUPS:  # there the batch is the group
         changes.append((f"--per-device-train-batch-size {max(1, batch // 2)}",
                         lambda c: setattr(c.training, "per_device_train_batch_size", max(1, batch // 2))))
     length = plan.max_length()
     if length > 128:
         changes.append((f"--max-length {length // 2}", lambda c: setattr(c.training, "max_length", length // 2)))
-    if not checkpointing and plan.trainer.config != "PPOSettings":
+    if not checkpointing:
         changes.append(("--gradient-checkpointing", lambda c: setattr(c.training, "gradient_checkpointing", True)))
     generations = plan.args.get("num_generations")
     if generations and generations > 2:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rlhf.rows import RowContract
-from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
+from rlhf.tasks.spec import Batch, Card, Footprint, ModelKind, Plot, Reference, TaskSpec, Trainer
 
 PREFERENCE_ROWS = dict(columns=("prompt", "chosen", "rejected"),
                        plain_layouts={"prompt-chosen-rejected": ("prompt", "chosen", "rejected")})
@@ -24,7 +24,8 @@ SPEC = TaskSpec(
     train_columns=("prompt", "chosen", "rejected"),
     sequences=(("prompt", "chosen"), ("prompt", "rejected")),
     model_kind=ModelKind.CAUSAL,
-    trainers={"": Trainer("trl", "DPOConfig", "DPOTrainer", 1e-6)},
+    trainers={"": Trainer("trl", "DPOConfig", "DPOTrainer", 1e-6,
+                          footprint=Footprint(Batch.PAIRS, Reference.ALWAYS))},
     starter_learning_rate=5e-4,
     card=Card("a causal language model, aligned on prompt/chosen/rejected triples with Direct Preference "
               "Optimization (TRL `DPOTrainer`)", "dpo"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from rlhf.rows import RowContract
 from rlhf.tasks import dpo
-from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
+from rlhf.tasks.spec import Card, Footprint, ModelKind, Plot, Reference, TaskSpec, Trainer
 
 SPEC = TaskSpec(
     name="kto",
@@ -24,7 +24,7 @@ SPEC = TaskSpec(
     train_columns=("prompt", "completion", "label"),
     sequences=(("prompt", "completion"),),
     model_kind=ModelKind.CAUSAL,
-    trainers={"": Trainer("trl", "KTOConfig", "KTOTrainer", 1e-6)},
+    trainers={"": Trainer("trl", "KTOConfig", "KTOTrainer", 1e-6, footprint=Footprint(reference=Reference.ALWAYS))},
     starter_learning_rate=5e-4,
     card=Card("a causal language model, aligned on completions labelled desirable or undesirable with "
               "Kahneman-Tversky Optimization (TRL `KTOTrainer`)", "kto"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from rlhf.rows import RowContract
 from rlhf.tasks import dpo
-from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
+from rlhf.tasks.spec import Batch, Card, Footprint, ModelKind, Plot, TaskSpec, Trainer
 
 SPEC = TaskSpec(
     name="orpo",
@@ -21,7 +21,8 @@ SPEC = TaskSpec(
     train_columns=dpo.SPEC.train_columns,
     sequences=dpo.SPEC.sequences,
     model_kind=ModelKind.CAUSAL,
-    trainers={"": Trainer("trl.experimental.orpo", "ORPOConfig", "ORPOTrainer", 1e-6, experimental=True)},
+    trainers={"": Trainer("trl.experimental.orpo", "ORPOConfig", "ORPOTrainer", 1e-6, experimental=True,
+                          footprint=Footprint(Batch.PAIRS))},
     starter_learning_rate=1e-3,
     # On the tiny starter, TRL's λ = 0.1 leaves the odds-ratio term too weak to rank held-out pairs in 60 steps
     starter_args={"beta": 1.0},

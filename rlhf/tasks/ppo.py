@@ -99,6 +99,7 @@ class PPOSettings:
     logging_steps: int = 1
     bf16: bool = False              # CUDA: bfloat16 autocast over float32 master weights (TF32 matmuls on)
     fp16: bool = False              # CUDA before Ampere: float16 autocast with a gradient scaler
+    gradient_checkpointing: bool = False  # recompute each layer in the backward pass: less memory, more compute
 
 
 # -- the maths, as small functions ----------------------------------------------------------------------------
@@ -219,6 +220,8 @@ class PPOTrainer:
         else:
             self.ref_model = copy.deepcopy(model).requires_grad_(False).to(self.device).eval()
         self.model = (model if quantized else model.to(self.device)).eval()  # eval(): no dropout, also training
+        if settings.gradient_checkpointing:
+            self._checkpoint_layers()
 
         hidden = model.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden, 1).to(self.device)
@@ -240,6 +243,24 @@ class PPOTrainer:
         self.global_step = 0
         self.log_history: list[dict] = []
         self._orders: dict[int, list[int]] = {}
+
+    def _checkpoint_layers(self) -> None:
+        """Gradient checkpointing with dropout still off. transformers recomputes a layer in the backward pass only
+        when that layer is in training mode (and gradients are on: never while sampling), so the policy stays in
+        ``eval()`` and only its checkpointed layers are marked training; their attention and dropout are not."""
+        from transformers.modeling_layers import GradientCheckpointingLayer
+
+        base = self.model.get_base_model() if self.is_peft else self.model
+        layers = [m for m in base.modules() if isinstance(m, GradientCheckpointingLayer)]
+        if not getattr(base, "supports_gradient_checkpointing", False) or not layers:
+            raise ValueError(f"gradient_checkpointing: {type(base).__name__} does not support it in PPO; "
+                             f"leave gradient_checkpointing off for this model.")
+        if hasattr(base, "activation_checkpointing_enable"):  # transformers 5's name
+            base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        for layer in layers:
+            layer.training = True  # the layer itself, not its children (nn.Module.train would recurse)
 
     # -- data ----------------------------------------------------------------------------------------------
 

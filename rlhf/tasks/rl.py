@@ -11,8 +11,10 @@ import dataclasses
 from typing import Any, Callable
 
 from rlhf.rows import RowContract
-from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
+from rlhf.tasks.spec import Batch, Card, Footprint, ModelKind, Plot, Reference, TaskSpec, Trainer
 
+GROUP_FOOTPRINT = Footprint(Batch.GROUPS, Reference.WITH_KL)
+PPO_FOOTPRINT = Footprint(Batch.ROLLOUTS, Reference.ALWAYS, value_head=True)
 PPO_WORDS = "PPO (rlhf's compact implementation: policy and value head, GAE, KL penalty to the reference model)"
 SPEC = TaskSpec(
     name="rl",
@@ -27,10 +29,11 @@ SPEC = TaskSpec(
     model_kind=ModelKind.CAUSAL,
     # GRPO's and RLOO's group baselines take a larger step on the starter than PPO's clipped updates can
     trainers={"grpo": Trainer("trl", "GRPOConfig", "GRPOTrainer", 1e-6, starter_learning_rate=1e-3,
-                              words="GRPO (TRL `GRPOTrainer`)"),
+                              words="GRPO (TRL `GRPOTrainer`)", footprint=GROUP_FOOTPRINT),
               "rloo": Trainer("trl", "RLOOConfig", "RLOOTrainer", 1e-6, starter_learning_rate=1e-3,
-                              words="RLOO (TRL `RLOOTrainer`)"),
-              "ppo": Trainer("rlhf.tasks.ppo", "PPOSettings", "PPOTrainer", 1.41e-5, words=PPO_WORDS)},
+                              words="RLOO (TRL `RLOOTrainer`)", footprint=GROUP_FOOTPRINT),
+              "ppo": Trainer("rlhf.tasks.ppo", "PPOSettings", "PPOTrainer", 1.41e-5, words=PPO_WORDS,
+                             footprint=PPO_FOOTPRINT)},
     starter_learning_rate=2e-4,
     card=Card("a causal language model, trained with reinforcement learning from a reward using {trainer}", ""),
     order=35,
@@ -115,6 +118,7 @@ def _ppo_settings(r) -> dict[str, Any]:
         logging_steps=t.logging_steps or 1,
         bf16=r.bf16() and r.hardware.device == "cuda",
         fp16=r.fp16(),
+        gradient_checkpointing=bool(t.gradient_checkpointing),  # unset: off (PPO's small batches keep activations)
     )
 
 

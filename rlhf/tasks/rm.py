@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rlhf.rows import RowContract
-from rlhf.tasks.spec import Card, ModelKind, Plot, TaskSpec, Trainer
+from rlhf.tasks.spec import Batch, Card, Footprint, ModelKind, Plot, TaskSpec, Trainer
 
 SPEC = TaskSpec(
     name="rm",
@@ -22,7 +22,7 @@ SPEC = TaskSpec(
     train_columns=("prompt", "chosen", "rejected"),
     sequences=(("chosen",), ("rejected",)),
     model_kind=ModelKind.CLASSIFIER,
-    trainers={"": Trainer("trl", "RewardConfig", "RewardTrainer", 1e-4)},
+    trainers={"": Trainer("trl", "RewardConfig", "RewardTrainer", 1e-4, footprint=Footprint(Batch.PAIRS))},
     starter_learning_rate=5e-4,
     card=Card("a reward model: a sequence classifier with a single output that scores a text, higher meaning "
               "preferred, trained on chosen/rejected pairs (TRL `RewardTrainer`)", "reward-model", how_to_use="score"),

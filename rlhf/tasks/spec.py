@@ -33,6 +33,34 @@ class Plot(enum.Enum):
     QUALITY = "quality"
 
 
+class Batch(enum.Enum):
+    """What one optimiser micro-step forwards with gradients, for the memory plan (:mod:`rlhf.runs.memory`)."""
+
+    ROWS = "rows"  # per_device_train_batch_size sequences of max_length
+    PAIRS = "pairs"  # chosen and rejected of each row in one forward: twice the rows
+    GROUPS = "groups"  # GRPO/RLOO: per_device_train_batch_size prompt + completion sequences, sampled first
+    ROLLOUTS = "rollouts"  # PPO: batch_size rollouts sampled, mini_batch_size of them forwarded at once
+
+
+class Reference(enum.Enum):
+    """Whether a trainer keeps the starting policy beside the one it trains (and forwards the batch through it).
+    Under LoRA the reference is the base with the adapter disabled: no copy, but still a forward."""
+
+    NONE = "none"
+    ALWAYS = "always"  # DPO, KTO, PPO
+    WITH_KL = "with_kl"  # GRPO, RLOO: only when beta > 0 (TRL's default 0 drops it)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a trainer holds at its memory peak beside the weights and optimizer every trainer has: the facts
+    :mod:`rlhf.runs.memory` reads, declared with the trainer instead of keyed on its config class's name."""
+
+    batch: Batch = Batch.ROWS
+    reference: Reference = Reference.NONE
+    value_head: bool = False  # PPO's value head on the policy
+
+
 @dataclass(frozen=True)
 class Trainer:
     """A trainer and its config class, by import path (imported only when a run builds it)."""
@@ -44,6 +72,7 @@ class Trainer:
     experimental: bool = False  # TRL ships it under trl.experimental: its API may change between releases
     starter_learning_rate: float | None = None  # on the starter, where this variant needs another than the task's
     words: str = ""  # for the card, where a task's variants differ ("GRPO (TRL `GRPOTrainer`)")
+    footprint: Footprint = Footprint()  # what it holds in memory (the memory plan)
 
     def classes(self) -> tuple[type, type]:
         import importlib
