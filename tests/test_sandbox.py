@@ -247,3 +247,21 @@ def test_an_rl_runs_nan_rewards_are_warned_of_in_its_events(tmp_path):
     assert totals == [1.0, 0.0]
     warnings = [e["warning"] for e in read_events(tmp_path / "events.jsonl") if "warning" in e]
     assert len(warnings) == 1 and "returned NaN (or ±inf) for 1 of 2 completions so far (1 call)" in warnings[0]
+
+
+def test_a_reward_sandbox_still_open_at_interpreter_exit_does_not_abort_python():
+    """A trainer that exits holding its reward sandbox (the Ray worker's PPO did) exits 0: the sandbox's output
+    drainer is a daemon thread, frozen at exit, and closing the pipe it reads used to abort Python (134)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("from rlhf.formatting.reward_sandbox import RewardSandbox\n"
+              "from rlhf.formatting.user_code import UserCode\n"
+              "KEPT = RewardSandbox(UserCode.from_text("
+              "'def reward_func(completions, **kw):\\n    return [1.0 for c in completions]\\n', 'reward_func'), "
+              "timeout_s=10)\n"
+              "print(KEPT(prompts=['p'], completions=['c']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert (done.returncode, done.stdout.strip()) == (0, "[1.0]"), done.stderr[-2000:]

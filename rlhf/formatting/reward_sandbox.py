@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 from typing import Any, Callable
 
@@ -95,6 +96,9 @@ class RewardSandbox:
 
     def __del__(self) -> None:
         try:
+            if sys.is_finalizing():  # daemon threads are frozen now: closing the pipe its drainer reads aborts Python
+                self._proc.kill()
+                return
             self.close()
         except Exception:
             pass
