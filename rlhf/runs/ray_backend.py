@@ -8,10 +8,12 @@ For the run manager the process that "trains" a Ray run is ``python -m rlhf trai
 ``backend: ray`` that process is :func:`run_on_cluster`, a *watcher*: it submits the job (or finds the one it
 submitted earlier for this attempt), copies the job's log into ``stdout.log``, and on SIGTERM asks the workers to
 stop (:data:`STOP_FILE`, which rank 0 polls) so they save a checkpoint, stopping the Ray job only should they not
-end in :data:`STOP_GRACE_S` seconds. The workers (:mod:`rlhf.runs.ray_worker`) write events, checkpoints,
-``final/`` and ``metrics.json`` into the run folder, which the cluster must share (NFS, a mounted bucket; on one
-machine it is simply the same disk), so chat, score, push and export read a Ray run like a local one.
-``RLHF_RAY_STORAGE`` is where Ray Train keeps its own records (default: ``ray/`` in the run folder).
+end in :data:`STOP_GRACE_S` seconds. Without ``RLHF_RAY_STORAGE`` the workers (:mod:`rlhf.runs.ray_worker`) write
+events, checkpoints, ``final/`` and ``metrics.json`` into the run folder, which the cluster then shares (NFS; on
+one machine simply the same disk). With it (a bucket, or a path the nodes and this machine mount) the cluster works
+in ``<storage>/<run id>/`` (:mod:`rlhf.runs.ray_storage`): the watcher brings the events in as they come and
+``final/``, ``metrics.json`` and ``plan.json`` when the job ends; checkpoints stay there for a resume. Either way
+chat, score, push and export read a Ray run's folder like a local one.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def validate(config: "RunConfig") -> None:
         raise ConfigError(f"ray_address: which Ray cluster? Give --ray-address http://HEAD:8265 or set {ADDRESS_ENV}.")
     if config.num_workers < 1:
         raise ConfigError(f"num_workers: must be at least 1, got {config.num_workers}.")
+    from rlhf.runs.ray_storage import storage_uri
+
+    storage_uri(os.environ.get(STORAGE_ENV))  # a relative path is refused by name
     from rlhf.tasks.registry import spec
 
     task = spec(config.task)
@@ -199,8 +204,59 @@ def job_running(run: "RunFolder") -> bool:
 
 
 def request_stop(run: "RunFolder") -> None:
-    """Ask the workers to checkpoint and stop; rank 0 sees the file after its current step."""
+    """Ask the workers to checkpoint and stop; rank 0 sees the file after its current step (in the run's
+    cluster storage, when it has one)."""
     (run.path / STOP_FILE).write_text(str(time.time()))
+    store = _store(job_record(run))
+    if store is not None:
+        store.write_bytes(STOP_FILE, str(time.time()).encode())
+
+
+def _store(record: dict[str, Any]):
+    """The run's folder in cluster storage, None when the cluster shares the run folder."""
+    from rlhf.runs.ray_storage import ClusterStore
+
+    return ClusterStore(record["storage"]) if record.get("storage") else None
+
+
+def stored_checkpoint(run: "RunFolder") -> str | None:
+    """The last checkpoint a Ray run left in its cluster storage (as the watcher last saw it), None without."""
+    return (job_record(run) if (run.path / RAY_JOB).is_file() else {}).get("checkpoint")
+
+
+def _mirror_events(run: "RunFolder", record: dict[str, Any]) -> None:
+    """Bring the events the job added to its stored ``events.jsonl`` into the run folder's (whole lines only:
+    a worker may be writing the stored file right now)."""
+    from rlhf.runs.manager import write_json
+    from rlhf.runs.ray_storage import EVENTS
+
+    data = _store(record).read_bytes(EVENTS) or b""
+    offset, end = int(record.get("events_offset") or 0), data.rfind(b"\n") + 1
+    if end > offset:
+        with open(run.events, "ab") as handle:
+            handle.write(data[offset:end])
+        record["events_offset"] = end
+        write_json(run.path / RAY_JOB, record)
+
+
+def _fetch_results(run: "RunFolder", record: dict[str, Any]) -> None:
+    """The job ended: its last events, and ``final/``, ``metrics.json`` and ``plan.json``, into the run folder;
+    the last stored checkpoint is noted in ``ray_job.json`` (resume reads it from storage)."""
+    import shutil
+
+    from rlhf.runs.manager import write_json
+    from rlhf.runs.ray_storage import RESULTS
+
+    store = _store(record)
+    _mirror_events(run, record)
+    for name in RESULTS:
+        if store.exists(name):
+            if (run.path / name).is_dir():
+                shutil.rmtree(run.path / name)
+            store.download(name, run.path / name)
+    checkpoint = store.last_checkpoint()
+    record["checkpoint"] = store.location(checkpoint) if checkpoint else None
+    write_json(run.path / RAY_JOB, record)
 
 
 def _attempt(run: "RunFolder") -> int:
@@ -221,15 +277,26 @@ def submit(config: "RunConfig", run: "RunFolder") -> str:
     """Submit the run's Ray job and record it in ``ray_job.json``; returns the job id."""
     from rlhf.runs.manager import write_json
 
+    from rlhf.runs.ray_storage import EVENTS, ClusterStore, storage_uri
+
     address = cluster_address(config)
     attempt = _attempt(run)
     (run.path / STOP_FILE).unlink(missing_ok=True)
     entrypoint = f"python -m rlhf.runs.ray_worker {json.dumps(str(run.path))}"
+    record: dict[str, Any] = {"address": address, "attempt": attempt, "log_chars": 0}
+    storage = storage_uri(os.environ.get(STORAGE_ENV))
+    if storage:  # the cluster works on its own copy of the run folder; the watcher brings results back
+        store = ClusterStore.of_run(storage, run.id)
+        store.delete(STOP_FILE)
+        store.upload(run.config, "config.yaml")
+        store.upload(run.events, EVENTS)
+        entrypoint += f" --store {json.dumps(store.uri)}"
+        record.update(storage=store.uri, events_offset=run.events.stat().st_size,
+                      checkpoint=stored_checkpoint(run))
     job_id = _client(address).submit_job(
         entrypoint=entrypoint, submission_id=f"rlhf-{run.id}-{attempt}-{os.urandom(2).hex()}",
         runtime_env={"env_vars": _job_env(config)}, entrypoint_num_cpus=0, metadata={"rlhf_run": run.id})
-    write_json(run.path / RAY_JOB, {"job_id": job_id, "address": address, "attempt": attempt,
-                                    "submitted": time.time(), "log_chars": 0})
+    write_json(run.path / RAY_JOB, {"job_id": job_id, **record, "submitted": time.time()})
     return job_id
 
 
@@ -280,6 +347,11 @@ class Watcher:
                 logs = None
             except Exception:
                 logs = None
+            if record.get("storage"):
+                try:
+                    _mirror_events(self.run, record)
+                except OSError:  # storage not answering this once: the next poll tries again
+                    pass
             if logs is not None and len(logs) > logged:
                 sys.stdout.write(logs[logged:])
                 sys.stdout.flush()
@@ -300,6 +372,11 @@ class Watcher:
                     client.stop_job(job_id)
                     self.job_stop_sent = True
             time.sleep(POLL_S)
+        if record.get("storage"):
+            try:
+                _fetch_results(self.run, record)
+            except OSError as error:
+                print(f"ray: cannot read the run's results from {record['storage']}: {error}", file=sys.stderr)
         return self._verdict(status, client, job_id)
 
     def _stop(self, signum: int, frame: object) -> None:
@@ -315,8 +392,9 @@ class Watcher:
         last = self.run.recorded_status() or {}
         if last.get("status") in TERMINAL:
             return 0 if last["status"] in (RunStatus.FINISHED, RunStatus.STOPPED) else 1
-        checkpoint = self.run.last_checkpoint()
-        hint = f"; resume continues from {checkpoint.name}" if checkpoint else ""
+        checkpoint = self.run.last_checkpoint() or stored_checkpoint(self.run)
+        name = Path(str(checkpoint)).name if checkpoint else None
+        hint = f"; resume continues from {name}" if name else ""
         address = job_record(self.run).get("address")
         if status == "GONE":
             event = {"status": RunStatus.INTERRUPTED, "error": f"the Ray job {job_id} is gone from the cluster at "
@@ -326,7 +404,7 @@ class Watcher:
                                                                  f"{UNREACHABLE_S:g} s; its job {job_id} may still "
                                                                  f"run{hint}"}
         elif status == "STOPPED" and self.stop_requested_at is not None:
-            event = {"status": RunStatus.STOPPED, "checkpoint": checkpoint.name if checkpoint else None}
+            event = {"status": RunStatus.STOPPED, "checkpoint": name}
         else:
             try:
                 message = client.get_job_info(job_id).message or ""

@@ -19,20 +19,24 @@ import argparse
 import ctypes
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rlhf.runs.config import RunConfig
 from rlhf.runs.events import append_event, warn
-from rlhf.runs.folder import RunFolder
-from rlhf.runs.ray_backend import STOP_FILE, STORAGE_ENV, worker_resources
+from rlhf.runs.folder import RunFolder, checkpoint_complete
+from rlhf.runs.ray_backend import STOP_FILE, worker_resources
+from rlhf.runs.ray_storage import EVENTS, RESULTS, ClusterStore, scratch_folder, upload_checkpoint
 from rlhf.runs.status import TERMINAL, RunStatus
 
 NODE_DEATH_WAIT_S = 40.0  # how long to wait for the cluster to declare a silent node dead, to name it
+SYNC_S = 2.0  # with cluster storage: how often a worker copies new events and checkpoints there, and looks for a stop
 
 
 def placeable_workers(config: RunConfig, nodes: list[dict[str, Any]]) -> int:
@@ -72,9 +76,11 @@ def train_worker(loop_config: dict[str, Any]) -> None:
     import ray.train
     import torch.distributed as dist
 
-    run = RunFolder.of(loop_config["run_dir"])
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
+    store = ClusterStore(loop_config["store"]) if loop_config.get("store") else None
+    run = RunFolder.of(loop_config["run_dir"]) if store is None else _working_copy(store, loop_config["run_id"], rank)
+    sync = StorageSync(store, run, rank)
     node = ray.get_runtime_context().get_node_id()
     nodes: list[Any] = [None] * world
     dist.all_gather_object(nodes, node)
@@ -91,17 +97,90 @@ def train_worker(loop_config: dict[str, Any]) -> None:
                                env=env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     stop_sent = False
     while trainer.poll() is None:
-        if rank == 0 and not stop_sent and (run.path / STOP_FILE).exists():
+        sync.sync()
+        if rank == 0 and not stop_sent and sync.stop_requested():
             trainer.send_signal(signal.SIGTERM)  # it saves a checkpoint; the other ranks stop at the same step
             stop_sent = True
         time.sleep(0.5)
-    if rank == 0 and stop_sent and trainer.returncode in (-signal.SIGTERM, -signal.SIGINT) \
-            and (run.recorded_status() or {}).get("status") not in TERMINAL:
+    stopped_early = rank == 0 and stop_sent and trainer.returncode in (-signal.SIGTERM, -signal.SIGINT) \
+        and (run.recorded_status() or {}).get("status") not in TERMINAL
+    if stopped_early:
         checkpoint = run.last_checkpoint()  # stopped before training began: nothing new to save
         append_event(run.events, {"status": RunStatus.STOPPED, "checkpoint": checkpoint.name if checkpoint else None})
-        return
-    if trainer.returncode != 0:
+    sync.sync(final=True)
+    # Rank 0 knows the run's verdict; a trainer that exits non-zero after "finished" (a crash at interpreter exit)
+    # did its work: the run's verdict stands, as for a local run.
+    verdict = (run.recorded_status() or {}).get("status") if rank == 0 else None
+    if store is not None:
+        shutil.rmtree(run.path, ignore_errors=True)  # all of it is in storage now
+    if trainer.returncode != 0 and verdict in (RunStatus.FINISHED, RunStatus.STOPPED):
+        print(f"ray: the trainer exited with code {trainer.returncode} after the run {verdict}", flush=True)
+    elif trainer.returncode != 0:
         raise RuntimeError(f"the trainer of rank {rank} on node {node} exited with code {trainer.returncode}")
+
+
+def _working_copy(store: ClusterStore, run_id: str, rank: int | str, checkpoint: bool = True) -> RunFolder:
+    """A worker's (or the driver's) folder for a run kept in cluster storage: a fresh scratch folder on this node
+    with the stored config (its output_dir pointing here), events and, for a worker's resume, the last checkpoint."""
+    run = RunFolder.of(scratch_folder(run_id, rank))
+    shutil.rmtree(run.path, ignore_errors=True)
+    run.path.mkdir(parents=True)
+    if not store.download("config.yaml", run.config):
+        raise RuntimeError(f"the run's config.yaml is not in its cluster storage {store.uri}")
+    store.download(EVENTS, run.events)
+    config = RunConfig.load(run.config)
+    config.output_dir = str(run.path)
+    config.save(run.config)
+    last = store.last_checkpoint() if checkpoint and config.resume_from_checkpoint else None
+    if last:
+        store.download(last, run.path / last)
+    return run
+
+
+class StorageSync:
+    """With cluster storage, what a worker copies there as it trains: its checkpoints once written (rank 0's are
+    whole when their ``trainer_state.json`` is; another rank's RNG state once a newer one exists), and rank 0's
+    events; at the end also ``final/``, ``metrics.json`` and ``plan.json``, events last. Without storage (the
+    run folder is shared) nothing to do."""
+
+    def __init__(self, store: ClusterStore | None, run: RunFolder, rank: int) -> None:
+        self.store, self.run, self.rank = store, run, rank
+        self.uploaded: set[str] = {p.name for p in run.checkpoints()}  # downloaded to resume from: stored
+        self.events_size = -1
+        self.next_at = self.stop_checked_at = 0.0
+
+    def stop_requested(self) -> bool:
+        """Whether the watcher asked for a stop (in storage: asked at most every SYNC_S seconds)."""
+        if self.store is None:
+            return (self.run.path / STOP_FILE).exists()
+        if time.monotonic() < self.stop_checked_at + SYNC_S:
+            return False
+        self.stop_checked_at = time.monotonic()
+        return self.store.exists(STOP_FILE)
+
+    def sync(self, final: bool = False) -> None:
+        if self.store is None or (not final and time.monotonic() < self.next_at):
+            return
+        self.next_at = time.monotonic() + SYNC_S
+        checkpoints = self.run.checkpoints()
+        for checkpoint in checkpoints:
+            written = checkpoint_complete(checkpoint) if self.rank == 0 else (final or checkpoint != checkpoints[-1])
+            if checkpoint.name not in self.uploaded and written:
+                upload_checkpoint(self.store, checkpoint)
+                self.uploaded.add(checkpoint.name)
+        if self.rank != 0:
+            return
+        for gone in self.uploaded - {p.name for p in checkpoints}:  # the Trainer's save_total_limit removed it
+            self.store.delete_dir(gone)
+            self.uploaded.discard(gone)
+        if final:
+            for name in RESULTS:
+                if (self.run.path / name).exists():
+                    self.store.upload(self.run.path / name, name)
+        size = self.run.events.stat().st_size if self.run.events.exists() else 0
+        if size != self.events_size:
+            self.store.upload(self.run.events, EVENTS)
+            self.events_size = size
 
 
 def _lost_nodes(run: RunFolder, wait: bool) -> list[str]:
@@ -121,14 +200,14 @@ def _lost_nodes(run: RunFolder, wait: bool) -> list[str]:
     return []
 
 
-def _record_failure(run: RunFolder, error: BaseException) -> None:
+def _record_failure(run: RunFolder, error: BaseException, store: ClusterStore | None) -> None:
     """Name the lost node when a node was lost; otherwise keep the trainer's own verdict, or give the error."""
     last = run.recorded_status() or {}
     # A peer's connection dropped (or no verdict at all): maybe a node died; the cluster takes seconds to say so.
     suspect = last.get("status") not in TERMINAL or "connection" in str(last.get("error", "")).lower()
     lost = _lost_nodes(run, wait=suspect)
-    checkpoint = run.last_checkpoint()
-    hint = f"; resume continues from {checkpoint.name}" if checkpoint else "; no checkpoint yet: start the run again"
+    checkpoint = store.last_checkpoint() if store is not None else getattr(run.last_checkpoint(), "name", None)
+    hint = f"; resume continues from {checkpoint}" if checkpoint else "; no checkpoint yet: start the run again"
     if lost:
         step = next((e["step"] for e in reversed(run.read_events()) if isinstance(e.get("step"), int)), 0)
         append_event(run.events, {"status": RunStatus.FAILED, "step": step, "lost_nodes": lost,
@@ -139,13 +218,18 @@ def _record_failure(run: RunFolder, error: BaseException) -> None:
                                   "error": f"Ray Train failed: {type(error).__name__}: {str(error)[:500]}{hint}"})
 
 
-def drive(run: RunFolder) -> int:
-    """The job's driver: fit a TorchTrainer whose workers train the run; returns the exit status."""
+def drive(run_dir: str, store_uri: str | None = None) -> int:
+    """The job's driver: fit a TorchTrainer whose workers train the run; returns the exit status. With cluster
+    storage (``store_uri``) the run folder is the app's, out of reach: the driver reads and writes the stored
+    events through a working copy of its own."""
     import ray
     from ray.train import FailureConfig, RunConfig as RayRunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     ray.init()  # inside a Ray job: the job's own cluster
+    run_id = Path(run_dir).name
+    store = ClusterStore(store_uri) if store_uri else None
+    run = RunFolder.of(run_dir) if store is None else _working_copy(store, run_id, "driver", checkpoint=False)
     config = RunConfig.load(run.config)
     workers = placeable_workers(config, ray.nodes())
     if not _fits_anywhere(config, ray.nodes()):
@@ -155,19 +239,32 @@ def drive(run: RunFolder) -> int:
     elif workers < config.num_workers:
         warn(run.events, f"num_workers: the cluster's live nodes hold {workers} of the {config.num_workers} "
                          f"workers asked for; training with {workers}")
-    storage = os.environ.get(STORAGE_ENV) or str(run.path / "ray")
+    if store is not None:
+        store.upload(run.events, EVENTS)  # the warnings, before rank 0 reads the stored events
+    loop_config = {"run_dir": str(run.path)} if store is None else {"store": store.uri, "run_id": run_id}
+    storage = store.location("ray") if store is not None else str(run.path / "ray")  # Ray Train's own records
     trainer = TorchTrainer(
-        train_worker, train_loop_config={"run_dir": str(run.path)},
+        train_worker, train_loop_config=loop_config,
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=config.use_gpu,
                                      resources_per_worker=worker_resources(config), placement_strategy="SPREAD"),
-        run_config=RayRunConfig(name=run.id, storage_path=storage, failure_config=FailureConfig(max_failures=0)))
+        run_config=RayRunConfig(name=run_id, storage_path=storage, failure_config=FailureConfig(max_failures=0)))
     try:
         result = trainer.fit()
         error = getattr(result, "error", None)
     except Exception as raised:  # Ray Train 2: a failed worker group raises
         error = raised
+    if store is not None:
+        store.download(EVENTS, run.events)  # what rank 0 last stored
+    code = _verdict(run, error, store)
+    if store is not None:
+        store.upload(run.events, EVENTS)
+        shutil.rmtree(run.path, ignore_errors=True)
+    return code
+
+
+def _verdict(run: RunFolder, error: BaseException | None, store: ClusterStore | None) -> int:
     if error is not None:
-        _record_failure(run, error)
+        _record_failure(run, error, store)
         return 1
     last = run.recorded_status() or {}
     if last.get("status") not in TERMINAL:
@@ -180,12 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rlhf.runs.ray_worker", description=__doc__.split("\n")[0])
     parser.add_argument("run_dir", nargs="?", help="the run folder (the Ray job's driver)")
     parser.add_argument("--train", metavar="CONFIG", help="train one rank of the run (started by a Ray worker)")
+    parser.add_argument("--store", metavar="URI", help="the run's folder in cluster storage (RLHF_RAY_STORAGE)")
     args = parser.parse_args(argv)
     if args.train:
         from rlhf.train import run
 
         return run(RunConfig.load(args.train))
-    return drive(RunFolder.of(args.run_dir))
+    return drive(args.run_dir, args.store)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,78 @@
+"""A Ray run's folder in cluster storage (rlhf.runs.ray_storage) and what the app's watcher brings back from it,
+without a cluster: the storage is a folder, which pyarrow treats as it treats a bucket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rlhf.errors import ConfigError
+from rlhf.runs.folder import RunFolder
+from rlhf.runs.ray_backend import (
+    RAY_JOB,
+    _fetch_results,
+    _mirror_events,
+    stored_checkpoint,
+)
+from rlhf.runs.ray_storage import ClusterStore, storage_uri, upload_checkpoint
+from rlhf.runs.ray_worker import StorageSync
+
+
+def test_cluster_storage_is_a_bucket_uri_or_an_absolute_path():
+    assert storage_uri("s3://bucket/rlhf/") == "s3://bucket/rlhf"
+    assert storage_uri("/mnt/shared/rlhf") == "/mnt/shared/rlhf"
+    assert storage_uri("") is None
+    with pytest.raises(ConfigError, match="RLHF_RAY_STORAGE: 'runs/cluster' must be a bucket URI"):
+        storage_uri("runs/cluster")
+
+
+def _checkpoint(folder, step, whole=True):
+    path = folder / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "model.safetensors").write_bytes(b"weights")
+    if whole:
+        (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    return path
+
+
+def test_the_last_stored_checkpoint_is_the_newest_with_its_trainer_state(tmp_path):
+    store = ClusterStore.of_run(str(tmp_path / "storage"), "run-1")
+    for step, whole in ((9, True), (10, True), (12, False)):
+        upload_checkpoint(store, _checkpoint(tmp_path / "local", step, whole))
+    assert store.last_checkpoint() == "checkpoint-10"  # 10 after 9 by number; 12 is not whole
+
+
+def test_rank_0_stores_checkpoints_results_and_events_and_the_watcher_brings_results_home(tmp_path):
+    """Rank 0's last sync puts the run's results and events in storage; the watcher appends the events the job
+    added to the run folder's own (whole lines only) and fetches final/, metrics.json and plan.json, while the
+    checkpoints stay in storage, noted for a resume."""
+    store = ClusterStore.of_run(str(tmp_path / "storage"), "run-1")
+    app = RunFolder.of(tmp_path / "runs" / "run-1")
+    app.path.mkdir(parents=True)
+    app.events.write_text('{"status": "queued"}\n')
+    store.upload(app.events, "events.jsonl")
+    record = {"storage": store.uri, "events_offset": app.events.stat().st_size}
+    (app.path / RAY_JOB).write_text(json.dumps(record))
+
+    worker = RunFolder.of(tmp_path / "scratch")
+    worker.path.mkdir()
+    worker.events.write_text('{"status": "queued"}\n{"step": 1, "loss": 2.0}\n{"status": "fini')  # mid-write
+    sync = StorageSync(store, worker, rank=0)
+    sync.sync()
+    _mirror_events(app, record)
+    assert app.read_events() == [{"status": "queued"}, {"step": 1, "loss": 2.0}]
+
+    with worker.events.open("a") as handle:
+        handle.write('shed"}\n')
+    _checkpoint(worker.path, 5)
+    (worker.path / "final").mkdir()
+    (worker.path / "final" / "model.safetensors").write_bytes(b"final weights")
+    (worker.path / "metrics.json").write_text('{"global_step": 5}')
+    sync.sync(final=True)
+    _fetch_results(app, record)
+    assert app.recorded_status() == {"status": "finished"}
+    assert (app.final / "model.safetensors").read_bytes() == b"final weights"
+    assert json.loads(app.metrics.read_text()) == {"global_step": 5}
+    assert not list(app.path.glob("checkpoint-*"))
+    assert stored_checkpoint(app) == f"{store.uri}/checkpoint-5"
