@@ -76,3 +76,31 @@ def test_rank_0_stores_checkpoints_results_and_events_and_the_watcher_brings_res
     assert json.loads(app.metrics.read_text()) == {"global_step": 5}
     assert not list(app.path.glob("checkpoint-*"))
     assert stored_checkpoint(app) == f"{store.uri}/checkpoint-5"
+
+
+def test_a_job_that_ended_while_no_watcher_followed_it_is_read_from_storage(tmp_path, monkeypatch):
+    """The app was down when the run's Ray job finished: the run is not 'interrupted' but finished, its events and
+    final/ fetched from cluster storage the first time the app looks."""
+    from rlhf.runs import ray_backend
+    from rlhf.runs.config import RunConfig
+    from rlhf.runs.events import append_event
+    from rlhf.runs.manager import RunManager
+
+    manager = RunManager(tmp_path / "runs")
+    app = RunFolder.of(manager.runs_dir / "20260101-000000-sft-abcd")
+    app.path.mkdir()
+    RunConfig(task="sft", output_dir=str(app.path), backend="ray", ray_address="127.0.0.1:9").save(app.config)
+    append_event(app.events, {"status": "queued"})
+    store = ClusterStore.of_run(str(tmp_path / "storage"), app.id)
+    record = {"job_id": "rlhf-done", "address": "http://127.0.0.1:9", "attempt": 1, "storage": store.uri,
+              "events_offset": app.events.stat().st_size}
+    append_event(app.events, {"status": "started", "backend": "ray", "world_size": 1})  # mirrored before the app went
+    store.write_bytes("events.jsonl", app.events.read_bytes() + b'{"status": "finished", "step": 3}\n')
+    store.write_bytes("final/model.safetensors", b"final weights")
+    record["events_offset"] = app.events.stat().st_size
+    (app.path / RAY_JOB).write_text(json.dumps(record))
+    monkeypatch.setattr(ray_backend, "job_status", lambda run: "SUCCEEDED")
+
+    assert manager.recover()["interrupted"] == []
+    assert manager.status(app.id)["status"] == "finished"
+    assert (app.final / "model.safetensors").read_bytes() == b"final weights"

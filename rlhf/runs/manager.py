@@ -290,6 +290,8 @@ class RunManager:
         interrupted, requeued = [], []
         for run_id in sorted(p.name for p in self.runs_dir.iterdir() if (p / "config.yaml").is_file()):
             info = self._derive(RunFolder.of(self.runs_dir / run_id), state)
+            if info["status"] == RunStatus.INTERRUPTED and _cluster_fetch_ended(self._folder(run_id)):
+                info = self._derive(self._folder(run_id), state)  # its Ray job ended meanwhile: its own verdict
             if info["status"] == RunStatus.INTERRUPTED and info["_recorded"] != RunStatus.INTERRUPTED:
                 interrupted.append(run_id)
                 self.status(run_id)  # appends the verdict, once
@@ -467,6 +469,15 @@ def _cluster_job_running(run: RunFolder) -> bool:
     from rlhf.runs import ray_backend
 
     return ray_backend.job_running(run)
+
+
+def _cluster_fetch_ended(run: RunFolder) -> bool:
+    """A Ray run kept in cluster storage whose job ended while the app was down: fetch its verdict and results."""
+    if not (run.path / "ray_job.json").is_file():
+        return False
+    from rlhf.runs import ray_backend
+
+    return ray_backend.fetch_ended_job(run)
 
 
 def _cluster_checkpoint(run: RunFolder) -> str | None:

@@ -203,6 +203,19 @@ def job_running(run: "RunFolder") -> bool:
     return (run.path / RAY_JOB).is_file() and job_status(run) in RUNNING_JOB
 
 
+def fetch_ended_job(run: "RunFolder") -> bool:
+    """A job kept in cluster storage that ended while no watcher followed it (the app was down): bring its events
+    and results into the run folder now; whether anything was fetched."""
+    record = job_record(run) if (run.path / RAY_JOB).is_file() else {}
+    if not record.get("storage") or record.get("fetched") or job_status(run) in (None, *RUNNING_JOB):
+        return False
+    try:
+        _fetch_results(run, record)
+    except OSError:  # storage not answering: the run stays interrupted; Resume still works from the stored checkpoint
+        return False
+    return True
+
+
 def request_stop(run: "RunFolder") -> None:
     """Ask the workers to checkpoint and stop; rank 0 sees the file after its current step (in the run's
     cluster storage, when it has one)."""
@@ -256,6 +269,7 @@ def _fetch_results(run: "RunFolder", record: dict[str, Any]) -> None:
             store.download(name, run.path / name)
     checkpoint = store.last_checkpoint()
     record["checkpoint"] = store.location(checkpoint) if checkpoint else None
+    record["fetched"] = True
     write_json(run.path / RAY_JOB, record)
 
 
