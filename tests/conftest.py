@@ -10,6 +10,10 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one core per worker: two workers' trainers each spinning two OpenMP threads on two cores ran PPO ten
+    # times slower than alone
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import json  # noqa: E402
 import subprocess  # noqa: E402
@@ -195,13 +199,32 @@ def assert_clean_failure(result: subprocess.CompletedProcess, code: int) -> None
     assert "rlhf/formatting" not in result.stderr and "rlhf/data" not in result.stderr
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder that ``build(folder)`` fills once per test session. Under pytest-xdist the workers share it (the
+    first one builds it under a lock, the others wait and reuse it), so two cores do not build the same starter
+    or train the same README run twice."""
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this session
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def starter_cache(tmp_path_factory) -> Path:
     """A cache holding the starter model, built once per test session (about 20-30 s on 2 cores)."""
-    cache = tmp_path_factory.mktemp("rlhf-cache")
-    subprocess.run([sys.executable, "-m", "rlhf.starter"], cwd=REPO_ROOT, check=True, capture_output=True,
-                   env=dict(os.environ, RLHF_CACHE_DIR=str(cache)))
-    return cache
+    return built_once(tmp_path_factory, "rlhf-cache", lambda cache: subprocess.run(
+        [sys.executable, "-m", "rlhf.starter"], cwd=REPO_ROOT, check=True, capture_output=True,
+        env=dict(os.environ, RLHF_CACHE_DIR=str(cache))))
 
 
 @pytest.fixture(scope="session")
@@ -209,9 +232,9 @@ def readme_sft_run(starter_cache, tmp_path_factory) -> Path:
     """The README's SFT run with the app's defaults (only ``--max-steps 60``), trained once per test session."""
     from training_helpers import train
 
-    run = tmp_path_factory.mktemp("readme-sft") / "sft"
-    train(starter_cache, run, "--task", "sft", "--model", "starter", "--dataset", "sample", "--max-steps", "60")
-    return run
+    return built_once(tmp_path_factory, "readme-sft", lambda folder: train(
+        starter_cache, folder / "sft", "--task", "sft", "--model", "starter", "--dataset", "sample",
+        "--max-steps", "60")) / "sft"
 
 
 @pytest.fixture(scope="session")
@@ -219,9 +242,9 @@ def readme_rm_run(starter_cache, tmp_path_factory) -> Path:
     """The README's reward model with the app's defaults (only ``--max-steps 60``), trained once per test session."""
     from training_helpers import train
 
-    run = tmp_path_factory.mktemp("readme-rm") / "rm"
-    train(starter_cache, run, "--task", "rm", "--model", "starter", "--dataset", "sample", "--max-steps", "60")
-    return run
+    return built_once(tmp_path_factory, "readme-rm", lambda folder: train(
+        starter_cache, folder / "rm", "--task", "rm", "--model", "starter", "--dataset", "sample",
+        "--max-steps", "60")) / "rm"
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
@@ -234,11 +257,33 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    """Print the figures the hardening tests measured (see figures.py), even under ``-q``."""
+def _figures_dir(config) -> Path:
+    """Where pytest-xdist workers leave their figures for the controller's summary."""
+    return Path(str(config._tmp_path_factory.getbasetemp())).parent / "figures" \
+        if hasattr(config, "workerinput") else Path(str(config._tmp_path_factory.getbasetemp())) / "figures"
+
+
+def pytest_sessionfinish(session) -> None:
+    """A pytest-xdist worker writes its figures to a file, as its terminal summary is not shown."""
     from figures import lines
 
-    if lines():
+    if hasattr(session.config, "workerinput") and lines():
+        folder = _figures_dir(session.config)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{session.config.workerinput['workerid']}.txt").write_text("\n".join(lines()))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the figures the hardening tests measured (see figures.py), even under ``-q``; under pytest-xdist,
+    those the workers wrote as well."""
+    from figures import lines
+
+    found = lines()
+    folder = _figures_dir(terminalreporter.config)
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.txt")):
+            found += path.read_text().splitlines()
+    if found:
         terminalreporter.section("hardening figures")
-        for line in lines():
+        for line in found:
             terminalreporter.write_line(line)

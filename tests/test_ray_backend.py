@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,10 +197,13 @@ def cluster(tmp_path_factory):
             pytest.skip("cannot make a private network namespace here (unshare -n)")
         time.sleep(0.05)
     netns = ["nsenter", f"--net=/proc/{holder.pid}/ns/net"]
+    # Ray's socket paths must stay under 108 bytes: its session folders go in a short folder of their own, not
+    # under pytest's (pytest-xdist adds a level)
+    sessions = Path(tempfile.mkdtemp(prefix="rlhf-ray-", dir="/tmp"))
     # Both at once: the second node waits for the head's GCS.
     head = _ray_start(netns, ["--head", "--port=6379", "--dashboard-host=127.0.0.1", "--dashboard-port=8265",
-                              "--include-dashboard=true", f"--temp-dir={root}/head"], root / "head.log")
-    node = _ray_start(netns, ["--address=127.0.0.1:6379", f"--temp-dir={root}/node"], root / "node.log")
+                              "--include-dashboard=true", f"--temp-dir={sessions}/head"], root / "head.log")
+    node = _ray_start(netns, ["--address=127.0.0.1:6379", f"--temp-dir={sessions}/node"], root / "node.log")
     try:
         deadline = time.monotonic() + 120
         while _live_nodes(netns) < 2 and time.monotonic() < deadline and head.poll() is None and node.poll() is None:
@@ -212,6 +216,7 @@ def cluster(tmp_path_factory):
             _stop_group(process)
         holder.kill()
         holder.wait()
+        shutil.rmtree(sessions, ignore_errors=True)
 
 
 def _config(cluster_address: str, max_steps: int, workers: int = 2) -> RunConfig:
