@@ -49,8 +49,8 @@ print(json.dumps({"train_runtime": runtime, "steps": steps,
 """
 
 
-def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+def run(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:6])} … failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return done
@@ -74,7 +74,8 @@ def measure(preset: str, task: str, model: Path, work: Path, steps: int, env: di
     script = work / f"{preset}-{task}.py"
     run([sys.executable, "-m", "rlhf", "export-script", "--config", str(run_dir / "config.yaml"), "--output",
          str(script)], env)
-    plain = json.loads(run([sys.executable, "-c", PLAIN, str(script)], env).stdout.strip().splitlines()[-1])
+    # the exported script writes to a folder beside where it runs: the work folder, not the repository
+    plain = json.loads(run([sys.executable, "-c", PLAIN, str(script)], env, cwd=work).stdout.strip().splitlines()[-1])
     step, plain_step = mine["train_runtime"] / max(1, mine["steps"]), plain["train_runtime"] / max(1, plain["steps"])
     return {"preset": preset, "task": task, "steps": mine["steps"], "rlhf_step_s": step, "plain_step_s": plain_step,
             "step_ratio": step / plain_step, "rlhf_peak_mb": mine["peak_memory_mb"],
