@@ -201,9 +201,11 @@ FUNCTIONS = [
                  "        subprocess.Popen(['sleep', '100'])\n"),
     Case("20gb-allocation", "function", rf"memory limit of {CODE_MEMORY_MB} MB",
          content="def formatting_func(sample):\n    return 'x' * (20 * 2**30)\n"),
+    # The limit is on address space, so the creep reserves 50 MB a step (bytes(n) is calloc'd, untouched) rather
+    # than filling it: filling a gigabyte on a loaded CI box outlasted the 3 s time limit, which then fired first.
     Case("memory-creep", "function", rf"memory limit (of|is) {CODE_MEMORY_MB} MB",
          content="hoard = []\n\ndef formatting_func(sample):\n    while True:\n"
-                 "        hoard.append(bytearray(50 * 2**20))\n"),
+                 "        hoard.append(bytes(50 * 2**20))\n"),
     Case("reads-hf-token", "function", r"raised KeyError: 'HF_TOKEN'",
          content="import os\n\ndef formatting_func(sample):\n    return os.environ['HF_TOKEN']\n"),
     Case("reads-parent-environ", "function", r"raised PermissionError",
