@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scale import COMMON, REWARD, rlhf_side, run
+from scale import COMMON, preset_models, preset_options, rlhf_side, run
 
 # RL's rollouts kept short, as in scale.py: the point is the code path and the peak, not the learning
 RL_FLAGS = {"grpo": ("--num-generations", "2", "--max-completion-length", "16"),
@@ -79,29 +77,18 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     names = trainers()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--presets", nargs="+", default=["gpt2-124m", "smollm2-135m"])
     parser.add_argument("--tasks", nargs="+", default=list(names), choices=list(names))
-    parser.add_argument("--steps", type=int, default=1)
-    parser.add_argument("--models", default=None, help="a folder of built presets to reuse (else built here)")
-    args = parser.parse_args()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    args = preset_options(parser, steps=1).parse_args()
     rows, failures = [], []
-    with tempfile.TemporaryDirectory(prefix="rlhf-all-tasks-") as tmp:
-        work = Path(tmp)
-        (work / "reward.py").write_text(REWARD)
-        models = Path(args.models) if args.models else work / "models"
-        for preset in args.presets:
-            model = models / preset
-            if not (model / "config.json").exists():
-                run([sys.executable, "-m", "rlhf", "build-model", "--preset", preset, "--output", str(model)], env)
-            for name in args.tasks:
-                try:
-                    rows.append(measure(preset, name, names[name], model, work, args.steps, env))
-                    print(json.dumps(rows[-1]), flush=True)
-                except (RuntimeError, ValueError, KeyError) as error:
-                    rows.append({"task": name, "preset": preset, "failed": True})
-                    failures.append(f"{preset} {name}: {error}")
-                    print(failures[-1], file=sys.stderr, flush=True)
+    for preset, model, work, env in preset_models(args, "rlhf-all-tasks-"):
+        for name in args.tasks:
+            try:
+                rows.append(measure(preset, name, names[name], model, work, args.steps, env))
+                print(json.dumps(rows[-1]), flush=True)
+            except (RuntimeError, ValueError, KeyError) as error:
+                rows.append({"task": name, "preset": preset, "failed": True})
+                failures.append(f"{preset} {name}: {error}")
+                print(failures[-1], file=sys.stderr, flush=True)
     print(table(rows))
     for failure in failures:
         print(f"\n{failure}")

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMON = ("--dataset", "sample", "--train-size", "1.0", "--max-length", "64", "--per-device-train-batch-size", "2",
@@ -93,16 +94,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join([head, *lines])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def preset_options(parser: argparse.ArgumentParser, steps: int) -> argparse.ArgumentParser:
+    """The flags the preset benchmarks share: which presets, how many steps, a folder of built presets to reuse."""
     parser.add_argument("--presets", nargs="+", default=["gpt2-124m", "smollm2-135m"])
-    parser.add_argument("--tasks", nargs="+", default=list(TASK_FLAGS), choices=list(TASK_FLAGS))
-    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--models", default=None, help="a folder of built presets to reuse (else built here)")
-    args = parser.parse_args()
+    return parser
+
+
+def preset_models(args: argparse.Namespace, prefix: str) -> Iterator[tuple[str, Path, Path, dict[str, str]]]:
+    """Each preset with its model folder (built on first use), the work folder (reward.py in it) and the env."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="rlhf-scale-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         work = Path(tmp)
         (work / "reward.py").write_text(REWARD)
         models = Path(args.models) if args.models else work / "models"
@@ -110,12 +113,21 @@ def main() -> int:
             model = models / preset
             if not (model / "config.json").exists():
                 run([sys.executable, "-m", "rlhf", "build-model", "--preset", preset, "--output", str(model)], env)
-            for task in args.tasks:
-                try:
-                    rows.append(measure(preset, task, model, work, args.steps, env))
-                    print(json.dumps(rows[-1]), flush=True)
-                except RuntimeError as error:
-                    print(f"{preset} {task}: {error}", file=sys.stderr, flush=True)
+            yield preset, model, work, env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASK_FLAGS), choices=list(TASK_FLAGS))
+    args = preset_options(parser, steps=2).parse_args()
+    rows = []
+    for preset, model, work, env in preset_models(args, "rlhf-scale-"):
+        for task in args.tasks:
+            try:
+                rows.append(measure(preset, task, model, work, args.steps, env))
+                print(json.dumps(rows[-1]), flush=True)
+            except RuntimeError as error:
+                print(f"{preset} {task}: {error}", file=sys.stderr, flush=True)
     print(table(rows))
     return 0
 
