@@ -27,6 +27,28 @@ def test_an_rl_run_names_its_algorithm_reward_sources_and_reward():
     assert train.task_text({"task": "sft"}) == "sft"
 
 
+def test_a_run_says_where_it_trains_when_that_is_not_one_local_process(tmp_path):
+    from rlhf.runs.config import RunConfig
+    from rlhf.runs.events import append_event
+
+    manager = RunManager(tmp_path / "runs")
+    placements = {}
+    for name, started in {"local": {}, "processes": {"world_size": 2},
+                          "ray": {"backend": "ray", "world_size": 2, "nodes": ["node-a", "node-b"]}}.items():
+        folder = tmp_path / "runs" / f"20260101-00000{len(placements)}-sft-{name}"
+        folder.mkdir(parents=True)
+        RunConfig(task="sft").save(folder / "config.yaml")
+        append_event(folder / "events.jsonl", {"status": "started", "pid": 0, **started})
+        append_event(folder / "events.jsonl", {"status": "finished"})
+        placements[name] = runs.summary(manager.status(folder.name))["placement"]
+
+    assert placements["local"] is None
+    assert train.placement_text(placements["processes"]) == " · 2 processes"
+    assert train.placement_text(placements["ray"]) == " · on the Ray cluster: 2 workers on 2 nodes"
+    run = {"id": "r", "task": "sft", "model": "starter", "status": "finished", "placement": placements["ray"]}
+    assert "on `starter` · on the Ray cluster: 2 workers on 2 nodes · **finished**" in train.run_details({"run": run})
+
+
 def test_a_logged_step_reads_as_one_line():
     event = {"step": 12, "loss": 1.8312, "learning_rate": 0.00041, "grad_norm": 3.2, "epoch": 0.4}
 

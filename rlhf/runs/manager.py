@@ -436,7 +436,7 @@ class RunManager:
             "ended": last.get("time") if status in TERMINAL and status == recorded else None,
             "error": last.get("error") if status == recorded else None,
             "checkpoint": str(run.last_checkpoint() or _cluster_checkpoint(run) or "") or None,
-            "queue_position": position,
+            "queue_position": position, "placement": _placement(started),
             "_recorded": recorded, "_hand_run": hand_run,
         }
 
@@ -448,6 +448,17 @@ def _public(info: dict[str, Any]) -> dict[str, Any]:
     if isinstance(public["status"], RunStatus):
         public["status"] = public["status"].value
     return public
+
+
+def _placement(started: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where a run trains, from its latest ``started`` event: the backend, its workers and their nodes; None for
+    one local process, the plain case nobody needs told."""
+    if not started:
+        return None
+    backend, world = started.get("backend") or "local", int(started.get("world_size") or 1)
+    if backend == "local" and world == 1:
+        return None
+    return {"backend": backend, "world_size": world, "nodes": len(set(started.get("nodes") or ())) or 1}
 
 
 def _hand_run_trainer(started: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -329,6 +329,7 @@ def summary(run: dict[str, Any], ref: Callable[[str | None], str] = lambda x: x 
             "status": run["status"], "step": run.get("step"), "queue_position": run.get("queue_position"),
             "error": run.get("error"), "created": run.get("created"), "started": run.get("started"),
             "ended": run.get("ended"), "metrics": {k: metrics[k] for k in SUMMARY_METRICS if k in metrics},
+            "placement": run.get("placement"),
             **({"algorithm": run.get("algorithm"), "reward_models": [ref(m) for m in run.get("reward_models") or []],
                 "reward_function": run.get("reward_function")} if "algorithm" in run else {})}
 

@@ -220,8 +220,8 @@ def run_details(detail: dict[str, Any]) -> str:
     if run.get("algorithm"):
         what = f"RL with {str(run['algorithm']).upper()}, reward: {reward_sources(run)},"
     where = progress_text(detail.get("progress"), run["status"]) or (f"step {run['step']}" if run.get("step") else "")
-    parts = [f"**{run['id']}** · {what} on `{run['model']}` · **{status_text(run)}**"
-             + (f" · {where}" if where else "")]
+    parts = [f"**{run['id']}** · {what} on `{run['model']}`{placement_text(run.get('placement'))} · "
+             f"**{status_text(run)}**" + (f" · {where}" if where else "")]
     metrics = detail.get("metrics") or {}
     shown = [f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float) and k in (
         "loss", "eval_loss", "reward", "objective/kl", "accuracy", "eval_accuracy", "rewards/accuracies",
@@ -248,6 +248,18 @@ def run_details(detail: dict[str, Any]) -> str:
         use = "chat with it" if tasks.chat(run["task"]) else "score texts with it"
         parts.append(f"Finished: {use} in **Chat & Score**, or publish it in **Hub**.")
     return "\n\n".join(parts)
+
+
+def placement_text(placement: dict[str, Any] | None) -> str:
+    """`` · on the Ray cluster: 2 workers on 2 nodes`` or `` · 2 processes``; nothing for one local process."""
+    if not placement:
+        return ""
+    workers = placement["world_size"]
+    if placement["backend"] == "ray":
+        nodes = placement.get("nodes") or 1
+        return (f" · on the Ray cluster: {workers} worker{'s' * (workers != 1)} on {nodes} "
+                f"node{'s' * (nodes != 1)}")
+    return f" · {workers} processes"
 
 
 def number_input(name: str):
