@@ -23,14 +23,20 @@ EVENTS = "events.jsonl"
 CHECKPOINT_PREFIX = "checkpoint-"  # as the Trainer names them (rlhf.runs.folder globs the same)
 # What the watcher brings into the run folder when the job ends (checkpoints stay in storage).
 RESULTS = ("final", "metrics.json", "plan.json")
+CREDENTIAL_KEYS = ("access_key", "secret_key", "session_token")  # pyarrow's S3 URI options that carry secrets
 
 
 def storage_uri(value: str | None) -> str | None:
     """``RLHF_RAY_STORAGE`` as a pyarrow URI or absolute path; None when unset. A relative path means nothing on
     the cluster's nodes, so it is refused by name."""
-    value = (value or "").strip().rstrip("/")
+    value = (value or "").strip()
+    path, mark, query = value.partition("?")
+    value = path.rstrip("/") + mark + query
     if not value:
         return None
+    if any(key in query.lower() for key in CREDENTIAL_KEYS):
+        raise ConfigError("RLHF_RAY_STORAGE: put the store's credentials in the environment (AWS_ACCESS_KEY_ID, "
+                          "AWS_SECRET_ACCESS_KEY, …), not in the URI: the URI is written to the run folder.")
     if "://" not in value and not value.startswith("/"):
         raise ConfigError(f"RLHF_RAY_STORAGE: '{value}' must be a bucket URI (s3://…, gs://…) or an absolute path "
                           f"that the cluster's nodes and this machine both mount.")
@@ -44,11 +50,11 @@ class ClusterStore:
         from pyarrow import fs
 
         self.uri = uri
-        self.fs, self.root = fs.FileSystem.from_uri(uri)
+        self.fs, self.root = fs.FileSystem.from_uri(_with_single_puts(uri))
 
     @classmethod
     def of_run(cls, storage: str, run_id: str) -> ClusterStore:
-        return cls(f"{storage.rstrip('/')}/{run_id}")
+        return cls(join_uri(storage, run_id))
 
     def _path(self, name: str) -> str:
         return posixpath.join(self.root, name) if name else self.root
@@ -132,7 +138,23 @@ class ClusterStore:
         return next((n for _, n in reversed(steps) if self.exists(f"{n}/trainer_state.json")), None)
 
     def location(self, name: str) -> str:
-        return f"{self.uri}/{name}"
+        return join_uri(self.uri, name)
+
+
+def _with_single_puts(uri: str) -> str:
+    """An S3 URI whose small files go up in one PUT (``allow_delayed_open``) rather than a three-request multipart
+    upload: ``events.jsonl`` is written whole at every sync. (moto's S3 server also fails pyarrow's multipart
+    completion, which is how this showed.)"""
+    if not uri.startswith("s3://") or "allow_delayed_open" in uri:
+        return uri
+    return uri + ("&" if "?" in uri else "?") + "allow_delayed_open=true"
+
+
+def join_uri(uri: str, name: str) -> str:
+    """``name`` below ``uri``, ahead of its query: ``s3://b/rlhf?endpoint_override=minio:9000`` (a MinIO or other
+    S3-compatible store, as pyarrow takes it) + ``run-1`` is ``s3://b/rlhf/run-1?endpoint_override=minio:9000``."""
+    path, mark, query = uri.partition("?")
+    return f"{path.rstrip('/')}/{name}{mark}{query}"
 
 
 def upload_checkpoint(store: ClusterStore, checkpoint: Path) -> None:
