@@ -35,6 +35,7 @@ from rlhf.runs.ray_backend import cluster_address, cluster_info
 from rlhf.runs.ray_worker import placeable_workers
 
 ADDRESS = "http://127.0.0.1:8265"
+STEPS = 60  # the two-node run's length: after the resume, steps enough to re-attach while the job still trains
 ALL = pytest.mark.skipif(os.environ.get("RLHF_RAY_TESTS") != "all",
                          reason="more cluster runs, beyond the suite's time budget: RLHF_RAY_TESTS=all")
 
@@ -227,10 +228,12 @@ def _config(cluster_address: str, max_steps: int, workers: int = 2) -> RunConfig
     return config
 
 
-def _wait_for_step(run_dir: Path, step: int, timeout: float) -> None:
+def _wait_for_step(run_dir: Path, step: int, timeout: float, after: int = 0) -> None:
+    """Until a logged loss at ``step`` or later, among the events after the first ``after`` (an earlier attempt's)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()
+                  if line.strip()][after:]
         if any(isinstance(e.get("step"), int) and e["step"] >= step and "loss" in e for e in events):
             return
         if any(e.get("status") in ("failed", "finished", "stopped", "interrupted") for e in events):
@@ -251,14 +254,16 @@ def _log(manager: RunManager, run_id: str) -> str:
 @pytest.mark.training
 def test_sft_with_two_workers_on_two_nodes_stops_resumes_and_learns(cluster, tmp_path, monkeypatch):
     """One run's lifecycle on the cluster: two workers on the two nodes, Stop saves a checkpoint, Resume continues
-    from it to the end, the loss falls, and the folder holds what a local run's does. The cluster does not share
-    the runs folder: it works in cluster storage (RLHF_RAY_STORAGE), where the checkpoints stay and from which
-    the resume reads; the events, final/ and metrics.json come to the run folder."""
+    from it; mid-way the app's machine loses the run's local processes (supervisor and watcher) and the next app
+    start re-attaches to the job from the job id in the run folder; the run ends, the loss falls, and the folder
+    holds what a local run's does. The cluster does not share the runs folder: it works in cluster storage
+    (RLHF_RAY_STORAGE), where the checkpoints stay and from which the resume reads; the events, final/ and
+    metrics.json come to the run folder."""
     storage = tmp_path / "cluster-storage"
     monkeypatch.setenv("RLHF_RAY_STORAGE", str(storage))
     manager = RunManager(tmp_path / "runs", command=cluster.command())
     submitted = time.time()
-    run_id = manager.submit(_config(ADDRESS, max_steps=40))
+    run_id = manager.submit(_config(ADDRESS, max_steps=STEPS))
     run_dir = manager.runs_dir / run_id
     _wait_for_step(run_dir, 3, timeout=240)
     manager.stop(run_id)
@@ -268,9 +273,19 @@ def test_sft_with_two_workers_on_two_nodes_stops_resumes_and_learns(cluster, tmp
     assert stopped["checkpoint"].startswith(str(storage / run_id)), "in cluster storage"
     stopped_at = stopped["step"]
 
+    earlier = len(_events(run_dir))
     manager.resume(run_id)
+    _wait_for_step(run_dir, stopped_at + 2, timeout=240, after=earlier)
+    process = read_json(run_dir / "process.json")
+    for role in ("supervisor", "trainer"):  # the app's machine restarts: its processes go, the Ray job trains on
+        os.kill(process[role]["pid"], signal.SIGKILL)
+    recovered = json.loads(cluster.python(
+        f"import json; from rlhf.runs.manager import RunManager; "
+        f"print(json.dumps(RunManager({str(manager.runs_dir)!r}).recover()))").strip().splitlines()[-1])
+    assert recovered["reattached"] == [run_id], (recovered, _events(run_dir)[-3:])
     finished = manager.wait(run_id, timeout=240)
     assert finished["status"] == "finished", (finished, _log(manager, run_id))
+    assert "re-attached to job" in (run_dir / "stdout.log").read_text(errors="replace")
 
     events = _events(run_dir)
     starts = [e for e in events if e.get("status") == "started"]
@@ -278,14 +293,14 @@ def test_sft_with_two_workers_on_two_nodes_stops_resumes_and_learns(cluster, tmp
     assert len(set(starts[0]["nodes"])) == 2, "the two workers ran on the two nodes"
     assert {n["id"] for n in cluster.nodes()} == set(starts[0]["nodes"])
     losses = [(e["step"], e["loss"]) for e in events if "loss" in e and isinstance(e.get("step"), int)]
-    assert stopped_at < 40 and losses[-1][0] == 40 and starts[1]["resumed"] is True
+    assert stopped_at < STEPS and losses[-1][0] == STEPS and starts[1]["resumed"] is True
     first = [loss for step, loss in losses[:4]]
     last = [loss for step, loss in losses[-4:]]
     assert sum(last) / 4 < sum(first) / 4 - 0.2, losses
     for name in ("config.yaml", "events.jsonl", "stdout.log", "metrics.json", "plan.json", "ray_job.json",
                  "final/model.safetensors", "final/tokenizer.json"):
         assert (run_dir / name).exists(), name
-    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 40
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == STEPS
     assert not list(run_dir.glob("checkpoint-*")), "checkpoints stay in cluster storage"
     assert (storage / run_id / f"checkpoint-{stopped_at}" / "trainer_state.json").is_file()
     assert "'loss'" in (run_dir / "stdout.log").read_text(errors="replace"), "the job's log streams to stdout.log"
@@ -319,29 +334,6 @@ def test_ppo_trains_on_one_worker_and_its_job_succeeds(cluster, tmp_path):
     status = cluster.python("from ray.job_submission import JobSubmissionClient; "
                             f"print(JobSubmissionClient({ADDRESS!r}).get_job_status({job_id!r}).value)")
     assert status.strip() == "SUCCEEDED", _log(manager, run_id)
-
-
-@ALL
-@pytest.mark.slow
-@pytest.mark.training
-def test_app_restarted_mid_run_reattaches_to_the_job(cluster, tmp_path):
-    """The app's machine loses the run's local processes (supervisor and watcher); the Ray job trains on, and the
-    next app start re-attaches to it from the job id in the run folder, and the run finishes."""
-    manager = RunManager(tmp_path / "runs", command=cluster.command())
-    run_id = manager.submit(_config(ADDRESS, max_steps=60))
-    run_dir = manager.runs_dir / run_id
-    _wait_for_step(run_dir, 2, timeout=240)
-    process = read_json(run_dir / "process.json")
-    for role in ("supervisor", "trainer"):
-        os.kill(process[role]["pid"], signal.SIGKILL)
-    time.sleep(1)
-    recovered = json.loads(cluster.python(
-        f"import json; from rlhf.runs.manager import RunManager; "
-        f"print(json.dumps(RunManager({str(manager.runs_dir)!r}).recover()))").strip().splitlines()[-1])
-    assert recovered["reattached"] == [run_id]
-    finished = manager.wait(run_id, timeout=240)
-    assert finished["status"] == "finished", (finished, _log(manager, run_id))
-    assert "re-attached to job" in (run_dir / "stdout.log").read_text(errors="replace")
 
 
 @ALL
