@@ -29,9 +29,8 @@ CREDENTIAL_KEYS = ("access_key", "secret_key", "session_token")  # pyarrow's S3 
 def storage_uri(value: str | None) -> str | None:
     """``RLHF_RAY_STORAGE`` as a pyarrow URI or absolute path; None when unset. A relative path means nothing on
     the cluster's nodes, so it is refused by name."""
-    value = (value or "").strip()
-    path, mark, query = value.partition("?")
-    value = path.rstrip("/") + mark + query
+    path, query = _split_query((value or "").strip())
+    value = path + query
     if not value:
         return None
     if any(key in query.lower() for key in CREDENTIAL_KEYS):
@@ -153,8 +152,14 @@ def _with_single_puts(uri: str) -> str:
 def join_uri(uri: str, name: str) -> str:
     """``name`` below ``uri``, ahead of its query: ``s3://b/rlhf?endpoint_override=minio:9000`` (a MinIO or other
     S3-compatible store, as pyarrow takes it) + ``run-1`` is ``s3://b/rlhf/run-1?endpoint_override=minio:9000``."""
+    path, query = _split_query(uri)
+    return f"{path}/{name}{query}"
+
+
+def _split_query(uri: str) -> tuple[str, str]:
+    """The URI's path without a trailing slash, and its query with the ``?`` ('' when it has none)."""
     path, mark, query = uri.partition("?")
-    return f"{path.rstrip('/')}/{name}{mark}{query}"
+    return path.rstrip("/"), mark + query
 
 
 def upload_checkpoint(store: ClusterStore, checkpoint: Path) -> None:
