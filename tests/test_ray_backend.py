@@ -232,8 +232,7 @@ def _wait_for_step(run_dir: Path, step: int, timeout: float, after: int = 0) -> 
     """Until a logged loss at ``step`` or later, among the events after the first ``after`` (an earlier attempt's)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()
-                  if line.strip()][after:]
+        events = _events(run_dir)[after:]
         if any(isinstance(e.get("step"), int) and e["step"] >= step and "loss" in e for e in events):
             return
         if any(e.get("status") in ("failed", "finished", "stopped", "interrupted") for e in events):
