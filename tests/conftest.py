@@ -247,14 +247,32 @@ def readme_rm_run(starter_cache, tmp_path_factory) -> Path:
         "--max-steps", "60")) / "rm"
 
 
+# The files that take longest (measured, slowest first; together over half of the suite). pytest-xdist's
+# ``--dist loadfile`` hands out files in collection order, so these go first and two workers finish together,
+# instead of one running the last long file while the other idles.
+LONGEST_FIRST = ("test_training", "test_readme_flow", "test_ray_backend", "test_load", "test_bad_inputs",
+                 "test_run_lifecycle", "test_browser", "test_learning_from_sft", "test_crash_restart",
+                 "test_inference", "test_distributed", "test_preference_tasks", "test_compat", "test_app_api",
+                 "test_compat_trlx")
+
+
+def pytest_configure(config) -> None:
+    """Keep that order: by default pytest-xdist reorders files by their number of tests, which puts the few long
+    training and browser files last."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
 def pytest_collection_modifyitems(items) -> None:
     """Training and browser tests, and any test that needs the starter model built, are slow too: ``-m "not slow"``
-    leaves them out without a second mark."""
+    leaves them out without a second mark. The longest files run first (see LONGEST_FIRST)."""
     for item in items:
         if (item.get_closest_marker("training") or item.get_closest_marker("browser")
                 or "starter_cache" in getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: the rest keep their order
 
 
 def _figures_dir(config) -> Path:

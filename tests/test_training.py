@@ -1,7 +1,8 @@
 """Learning is the test: each task trains the starter model on the bundled sample and provably learns.
 
-Every run is a real ``python -m rlhf train`` process with real TRL trainers (our own PPO for ``ppo``); the
-numbers asserted are the ones the issue asks for, measured on the run's own ``events.jsonl``.
+Every run is a real ``python -m rlhf train`` process with real TRL trainers; the numbers asserted are the ones the
+issue asks for, measured on the run's own ``events.jsonl``. The reward model's held-out accuracy is asserted on
+the README's run in test_reward_scoring.py, PPO's rise in test_learning_from_sft.py.
 """
 
 from __future__ import annotations
@@ -83,14 +84,6 @@ def test_sft_generation_follows_the_template(sft_run, starter_cache, monkeypatch
     assert "###" not in base, base
 
 
-def test_reward_model_ranks_held_out_chosen_above_rejected(starter_cache, tmp_path):
-    run = tmp_path / "rm"
-    train(starter_cache, run, "--task", "rm", "--model", "starter", "--dataset", "sample", "--train-size", "0.8",
-          "--max-steps", "60", *FAST)
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["eval_accuracy"] >= 0.9, metrics  # eval = the held-out 20%
-
-
 def test_dpo_margin_between_chosen_and_rejected_grows(starter_cache, tmp_path):
     run = tmp_path / "dpo"
     train(starter_cache, run, "--task", "dpo", "--model", "starter", "--dataset", "sample", "--max-steps", "20",
@@ -100,11 +93,13 @@ def test_dpo_margin_between_chosen_and_rejected_grows(starter_cache, tmp_path):
     assert mean(margins[-5:]) > mean(margins[:5]) + 0.5, margins
 
 
-# PPO's clipped updates move slower per step than GRPO's/RLOO's group baselines: more rollouts, a gentler rate.
-RL_SETTINGS = {"grpo": ("20", "1e-3", "8"), "rloo": ("20", "1e-3", "8"), "ppo": ("40", "3e-4", "16")}
+# With a reward function written by the user. PPO learns from the README's reward model with the app's defaults in
+# test_learning_from_sft.py and test_readme_flow.py, and from the seed page's reward function in test_compat_trlx.py;
+# its clipped updates need more rollouts than GRPO's and RLOO's group baselines to show the same rise here.
+RL_SETTINGS = {"grpo": ("20", "1e-3", "8"), "rloo": ("20", "1e-3", "8")}
 
 
-@pytest.mark.parametrize("algorithm", ["grpo", "rloo", "ppo"])
+@pytest.mark.parametrize("algorithm", ["grpo", "rloo"])
 def test_rl_raises_the_mean_reward(algorithm, starter_cache, tmp_path):
     reward = tmp_path / "reward.py"
     reward.write_text(REWARD_FUNC)
