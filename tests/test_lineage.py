@@ -129,3 +129,21 @@ def test_grpo_from_a_real_model_keeps_trls_shape(tiny_gpt2):
     args = plan_for("rl", str(tiny_gpt2), "grpo").args
 
     assert (args["num_generations"], args["lr_scheduler_type"]) == (4, "linear") and "normalize_advantages" not in args
+
+
+def test_a_reward_model_from_the_starter_trains_at_a_constant_rate_with_centred_scores():
+    args = plan_for("rm", "starter").args
+
+    assert (args["lr_scheduler_type"], args["center_rewards_coefficient"]) == ("constant", 0.1)
+
+
+def test_a_set_schedule_wins_over_the_starters_reward_model_defaults():
+    args = plan_for("rm", "starter", lr_scheduler_type="cosine").args
+
+    assert (args["lr_scheduler_type"], args["center_rewards_coefficient"]) == ("cosine", 0.1)
+
+
+def test_a_reward_model_from_a_real_model_keeps_trls_defaults(tiny_gpt2):
+    args = plan_for("rm", str(tiny_gpt2)).args
+
+    assert (args["lr_scheduler_type"], args.get("center_rewards_coefficient")) == ("linear", None)

@@ -16,6 +16,7 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 from figures import report  # noqa: E402
+from rlhf.formatting.templates import TOAD_BAD, TOAD_GOOD  # noqa: E402
 from browser_helpers import choose, open_tab, screenshot, table_rows  # noqa: E402
 # the tab tests' fixtures: module-scoped, so this module gets its own app (and runs folder) and browser
 from test_browser import app, browser, new_page, page  # noqa: E402,F401
@@ -120,7 +121,7 @@ def test_the_reward_model_shows_its_held_out_accuracy_and_scores_the_toad_exampl
     scores = {row[0]: float(row[1]) for row in table_rows(panel)}
     screenshot(page, "readme-score")
     report("README flow, toad scores (Yes, context copy)", list(scores.values()))
-    assert len(scores) == 2  # "Yes", then the context copy; which wins is not yet reliable (issue 13, item 4)
+    assert list(scores) == [TOAD_GOOD, TOAD_BAD] and scores[TOAD_GOOD] > scores[TOAD_BAD], scores  # "Yes" wins
 
 
 def test_ppo_from_the_sft_run_shows_samples_and_raises_the_mean_reward(page, app, runs):

@@ -110,13 +110,14 @@ def toad_scores(run, prompt: str, context: str) -> tuple[float, float]:
 
 
 @pytest.mark.training
-def test_the_readme_reward_model_scores_the_toad_example_with_and_without_its_prompt(readme_rm):
-    """Issue 13 asks that "Yes" outscore the context copy; on the 1M-parameter starter the two land within a few
-    thousandths of each other and the order flips between runs, so the scores are reported, not asserted."""
+def test_the_readme_reward_model_ranks_the_toad_example_right_with_its_prompt(readme_rm):
+    """Issue 13: "Yes" outscores the context copy. The toad pair is in the held-out tenth: the model never trained
+    on it. Without a prompt the texts are scored as raw text, and the order is not promised."""
     from figures import report
 
     with_prompt, raw = toad_scores(readme_rm, TOAD_PROMPT, TOAD_CONTEXT), toad_scores(readme_rm, "", "")
     report("README reward model, toad scores (Yes, context copy) with prompt / raw", (with_prompt, raw))
+    assert with_prompt[0] > with_prompt[1], with_prompt
     assert with_prompt != raw  # the prompt is part of what is scored
 
 

@@ -88,6 +88,14 @@ class Resolver:
     def learning_rate(self) -> float:
         return self.config.training.learning_rate or self.default_learning_rate()
 
+    def starter_args(self) -> dict[str, Any]:
+        """The task's ``starter_args``, less any the user set: one named like a training setting (such as
+        ``lr_scheduler_type``) applies only while that setting keeps its default."""
+        t = self.config.training
+        settings = {f.name: f for f in dataclasses.fields(t)}
+        return {name: value for name, value in self.spec.starter_args.items()
+                if name not in settings or getattr(t, name) == _default(settings[name])}
+
     def max_length(self, fallback: int = 1024) -> int:
         return max_length(self.config, self.model_max_length, fallback)
 
@@ -140,7 +148,7 @@ class Resolver:
             dataloader_num_workers=0,
         )
         if self.starter_defaults:
-            args.update(self.spec.starter_args)  # below the task's own arguments, which carry the user's settings
+            args.update(self.starter_args())  # below the task's own arguments, which carry the user's settings
         args.update(task_args)
         known = {f.name for f in dataclasses.fields(config_cls)}
         # transformers 5 renamed it; the run config keeps the familiar name. Unset: TRL's default (on), said aloud
@@ -153,6 +161,10 @@ class Resolver:
                 raise ConfigError(f"extra.{name}: not a {config_cls.__name__} argument.")
             args[name] = value
         return {k: v for k, v in args.items() if k in known}
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 
 @dataclass

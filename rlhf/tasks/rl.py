@@ -35,6 +35,7 @@ SPEC = TaskSpec(
               "ppo": Trainer("rlhf.tasks.ppo", "PPOSettings", "PPOTrainer", 1.41e-5, words=PPO_WORDS,
                              footprint=PPO_FOOTPRINT)},
     starter_learning_rate=2e-4,
+    starter_args={"lr_scheduler_type": "constant"},  # 20 steps on the starter: a linear decay halves what they learn
     card=Card("a causal language model, trained with reinforcement learning from a reward using {trainer}", ""),
     order=35,
     plots=frozenset({Plot.REWARD}),
@@ -79,12 +80,9 @@ def resolve(r) -> dict[str, Any]:
 
 
 def _starter_rl_args(r) -> dict[str, Any]:
-    """20 steps on the starter learn at a constant rate (a linear decay halves what they learn); RLOO drops its
-    KL-in-the-reward and normalizes its advantages, as GRPO's group scaling does, so both take steps of one size.
-    The user's ``lr_scheduler_type`` (other than the setting's default), ``beta`` and ``extra`` still win."""
+    """RLOO drops its KL-in-the-reward and normalizes its advantages, as GRPO's group scaling does, so both take
+    steps of one size on the starter. The user's ``beta`` and ``extra`` still win."""
     args: dict[str, Any] = {}
-    if r.config.training.lr_scheduler_type == "linear":  # the setting's default
-        args["lr_scheduler_type"] = "constant"
     if r.config.rl.algorithm == "rloo":
         args.update(beta=0.0, normalize_advantages=True)
     return args

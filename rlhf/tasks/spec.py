@@ -109,7 +109,8 @@ class TaskSpec:
     variant_field: str = ""  # the RunConfig field choosing among ``trainers`` ("rl.algorithm")
     rewarded: bool = False  # trains from reward sources (the run's reward models and reward function)
     from_scratch: bool = False  # may start from fresh weights with the model's architecture (``from_scratch``)
-    starter_args: dict[str, Any] = field(default_factory=dict)  # other trainer defaults on the starter model
+    # other trainer defaults on the starter; one named like a training setting applies while that keeps its default
+    starter_args: dict[str, Any] = field(default_factory=dict)
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # run settings with a fixed set of values
 
     @property
