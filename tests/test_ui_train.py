@@ -9,7 +9,7 @@ import pytest
 
 from rlhf.runs.manager import RunManager
 from rlhf.services import runs
-from rlhf.ui.plots import drawable, lone_caption, metric_rows, series_name
+from rlhf.ui.plots import drawable, lone_caption, metric_rows, not_recorded_caption, series_name
 from rlhf.ui.tabs import train
 
 
@@ -126,6 +126,11 @@ def test_a_series_with_one_point_is_said_in_words_not_left_undrawn():
 
     assert {row["series"] for row in curves} == {"train loss"} and len(lone) == 1
     assert lone_caption(lone).startswith("eval loss 1.7 at step 2")
+
+
+def test_a_plot_kept_from_an_earlier_run_says_this_run_did_not_record_it():
+    assert not_recorded_caption([]) is None
+    assert not_recorded_caption(["quality"]) == "*Accuracy and margins*: not recorded by this run's task."
 
 
 def test_a_double_click_on_start_is_one_run_but_an_api_caller_may_queue_a_run_twice(tmp_path):

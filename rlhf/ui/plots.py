@@ -89,6 +89,17 @@ def drawable(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dic
     return ([r for r in rows if counts[r["series"]] > 1], [r for r in rows if counts[r["series"]] == 1])
 
 
+PLOT_TITLES = {"loss": "Loss", "reward": "Reward (RL)", "quality": "Accuracy and margins"}
+
+
+def not_recorded_caption(kept: list[str]) -> str | None:
+    """Plots kept on the page from an earlier run (hiding a drawn plot breaks it in the browser) but empty for this
+    run, named so that an empty frame is not read as a run that failed to learn."""
+    if not kept:
+        return None
+    return " and ".join(f"*{PLOT_TITLES[name]}*" for name in kept) + ": not recorded by this run's task."
+
+
 def lone_caption(lone: list[dict[str, Any]]) -> str | None:
     """The single-point series of a plot as text under it, e.g. "eval loss 2.465 at step 20"."""
     if not lone:

@@ -16,7 +16,7 @@ from rlhf.services.memory import memory_text
 from rlhf.tasks.spec import Plot
 from rlhf.ui import tasks
 from rlhf.ui.api import error_message
-from rlhf.ui.plots import color_map, drawable, frame, lone_caption, run_rows
+from rlhf.ui.plots import PLOT_TITLES, color_map, drawable, frame, lone_caption, not_recorded_caption, run_rows
 from rlhf.ui.tabs import PRIVATE, Ctx, code_for, done, read_only_banner, reports
 from rlhf.ui.tabs.data import short
 
@@ -541,13 +541,13 @@ def build(ctx: Ctx) -> TrainTab:
                          interactive=False, buttons=["copy", "download"], max_lines=24)
         info = gr.Markdown("*Select a run to follow its log and curves.*")
         with gr.Row():
-            loss_plot = gr.LinePlot(None, x="step", y="value", color="series", title="Loss", height=260,
+            loss_plot = gr.LinePlot(None, x="step", y="value", color="series", title=PLOT_TITLES["loss"], height=260,
                                     x_title="step", y_title="loss")
             # shown with the first run that has them, then kept: a plot hidden after drawing keeps watching its
             # size and throws in the browser ("reading 'offsetWidth'") at the next resize (Gradio 6.31)
-            reward_plot = gr.LinePlot(None, x="step", y="value", color="series", title="Reward (RL)", height=260,
-                                      visible=False, x_title="step", y_title="reward")
-            quality_plot = gr.LinePlot(None, x="step", y="value", color="series", title="Accuracy and margins",
+            reward_plot = gr.LinePlot(None, x="step", y="value", color="series", title=PLOT_TITLES["reward"],
+                                      height=260, visible=False, x_title="step", y_title="reward")
+            quality_plot = gr.LinePlot(None, x="step", y="value", color="series", title=PLOT_TITLES["quality"],
                                        height=260, visible=False, x_title="step", y_title="value")
         plot_note = gr.Markdown("", elem_classes="rlhf-note")  # series with one point: a line plot draws none
         log = gr.Textbox(label=f"Log (the last {LOG_LINES} events, newest last)", lines=LOG_LINES,
@@ -821,7 +821,9 @@ def wire(ctx: Ctx) -> None:
                 for name, (rows, _) in split.items():
                     out[plots[name]] = gr.update(value=frame(rows), visible=name in drawn)
                 out[t.drawn] = drawn
-                out[t.plot_note] = lone_caption([row for _, lone in split.values() for row in lone]) or ""
+                notes = (lone_caption([row for _, lone in split.values() for row in lone]),
+                         not_recorded_caption([name for name in drawn if name not in wanted]))
+                out[t.plot_note] = " · ".join(note for note in notes if note)
         yield {**out, t.watch: signature}
         recoloured = {plots[name]: gr.update(color_map=color_map(frame(split[name][0]))) for name in plots
                       if detail is not None and shown and curves[name] != (watch.get("curves") or {}).get(name)}
