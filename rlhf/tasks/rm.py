@@ -27,7 +27,7 @@ SPEC = TaskSpec(
     # The README's 60 steps at a constant rate, the scores held near zero (TRL's centring term), rank the seed's toad
     # pair (held out: never trained on) right, "Yes" above the context copy, by +0.10 to +0.69 over six seeds on
     # each of two starter builds (TRL's linear decay, no centring: +0.00 to +1.28, a quarter of them within 0.06),
-    # and RL from the SFT run still raises this reward model's mean reward by 18% to 35% in 20 steps.
+    # and 20 steps of PPO, GRPO or RLOO from the SFT run still raise its mean reward (+11% to +43% over 15 runs).
     starter_args={"lr_scheduler_type": "constant", "center_rewards_coefficient": 0.1},
     card=Card("a reward model: a sequence classifier with a single output that scores a text, higher meaning "
               "preferred, trained on chosen/rejected pairs (TRL `RewardTrainer`)", "reward-model", how_to_use="score"),
