@@ -24,6 +24,13 @@ def setting(default: Any = None, help: str = "", factory: Any = None) -> Any:
     return field(default=default, metadata={"help": help})
 
 
+def field_default(f: Any) -> Any:
+    """A dataclass field's default (a fresh value from its factory); None for a field without one."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
 TASK_DEFAULT = "unset: the task's default for this model and hardware"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rlhf.errors import ConfigError
-from rlhf.runs.config import RunConfig
+from rlhf.runs.config import RunConfig, field_default
 from rlhf.tasks.spec import TaskSpec, Trainer
 
 LORA_LEARNING_RATE_FACTOR = 10.0  # LoRA trains a small adapter: TRL's full-model rates barely move it
@@ -94,7 +94,7 @@ class Resolver:
         t = self.config.training
         settings = {f.name: f for f in dataclasses.fields(t)}
         return {name: value for name, value in self.spec.starter_args.items()
-                if name not in settings or getattr(t, name) == _default(settings[name])}
+                if name not in settings or getattr(t, name) == field_default(settings[name])}
 
     def max_length(self, fallback: int = 1024) -> int:
         return max_length(self.config, self.model_max_length, fallback)
@@ -161,10 +161,6 @@ class Resolver:
                 raise ConfigError(f"extra.{name}: not a {config_cls.__name__} argument.")
             args[name] = value
         return {k: v for k, v in args.items() if k in known}
-
-
-def _default(f: dataclasses.Field) -> Any:
-    return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 
 @dataclass

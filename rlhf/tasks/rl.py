@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any, Callable
 
 from rlhf.rows import RowContract
+from rlhf.runs.config import field_default
 from rlhf.tasks.spec import Batch, Card, Footprint, ModelKind, Plot, Reference, TaskSpec, Trainer
 
 GROUP_FOOTPRINT = Footprint(Batch.GROUPS, Reference.WITH_KL)
@@ -93,8 +94,7 @@ def _ppo_settings(r) -> dict[str, Any]:
     from rlhf.tasks.ppo import PPOSettings
 
     rl, t = r.config.rl, r.config.training
-    own = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-           for f in dataclasses.fields(PPOSettings)}
+    own = {f.name: field_default(f) for f in dataclasses.fields(PPOSettings)}
     max_completion = _max_completion(r)
     batch = rl.batch_size or t.per_device_train_batch_size or (16 if r.hardware.device == "cuda" else 8)
     knobs = {name: getattr(rl, name) if getattr(rl, name) is not None else own[name]

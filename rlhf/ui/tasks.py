@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from rlhf.errors import ConfigError
+from rlhf.runs.config import field_default
 from rlhf.tasks.registry import spec, specs, task_names
 from rlhf.tasks.spec import Plot, TaskSpec
 
@@ -187,10 +188,7 @@ def setting_field(name: str) -> dataclasses.Field:
 
 
 def setting_default(name: str) -> Any:
-    f = setting_field(name)
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+    return field_default(setting_field(name))
 
 
 def setting_help(name: str) -> str:
