@@ -73,6 +73,15 @@ def build_context(config: RunConfig, folder: RunFolder, stop_flag) -> Any:
                        callbacks=[EventsCallback(folder.events), StopCallback(stop_flag)], stop_flag=stop_flag)
 
 
+def seed_model_init(seed: int) -> None:
+    """Seed before the task builds its model: a reward model's score head (and a LoRA adapter, a value head)
+    starts from random weights drawn there, before TRL's trainer seeds, so without this the same run trained
+    twice gave another reward model each time."""
+    from transformers import set_seed
+
+    set_seed(seed)
+
+
 def _loss_summary(folder: RunFolder) -> dict[str, Any]:
     losses = [e["loss"] for e in folder.read_events() if isinstance(e.get("loss"), (int, float))]
     return {"first_loss": losses[0], "last_loss": losses[-1]} if losses else {}
@@ -106,6 +115,7 @@ def run(config: RunConfig) -> int:
         main = launch.is_main_process()  # of several processes, rank 0 alone writes the run folder's files
         if main:
             ctx.plan.save(folder.plan)
+        seed_model_init(config.training.seed)
         trainer = task_module(config.task).build(ctx)
         if main:
             ctx.plan.save(folder.plan, ctx.plan.trainer_config())  # with every field of the config the trainer got

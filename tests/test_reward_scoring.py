@@ -88,6 +88,24 @@ def test_a_reward_model_is_a_trl_reward_function_that_scores_as_the_score_tab(tm
     assert scorer.__name__ == "rm-run"  # TRL logs rewards/rm-run/mean, not rewards/final/mean
 
 
+def test_a_fresh_score_head_is_the_same_for_the_same_seed(tmp_path):
+    """A reward model's head is drawn when the task builds its model, before TRL's trainer seeds; a run seeds
+    first, so the same run trained twice is the same reward model (it was not: the toad margin moved by 0.8)."""
+    import torch
+
+    from rlhf.tasks.models import load_reward_model
+    from rlhf.train import seed_model_init
+    from test_inference import build_tiny_lm
+
+    base = build_tiny_lm(tmp_path / "lm")
+    heads = []
+    for _ in range(2):
+        seed_model_init(42)
+        heads.append(load_reward_model(str(base)).score.weight.detach().clone())
+
+    assert torch.equal(*heads)
+
+
 def test_a_scored_text_ends_in_one_eos_token_as_in_training():
     assert as_trained("Yes", "<|endoftext|>") == "Yes<|endoftext|>"
     assert as_trained("Yes<|endoftext|>", "<|endoftext|>") == "Yes<|endoftext|>"
