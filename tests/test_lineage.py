@@ -134,13 +134,13 @@ def test_grpo_from_a_real_model_keeps_trls_shape(tiny_gpt2):
 def test_a_reward_model_from_the_starter_trains_at_a_constant_rate_with_centred_scores():
     args = plan_for("rm", "starter").args
 
-    assert (args["lr_scheduler_type"], args["center_rewards_coefficient"]) == ("constant", 0.1)
+    assert (args["lr_scheduler_type"], args["center_rewards_coefficient"]) == ("constant", 0.03)
 
 
 def test_a_set_schedule_wins_over_the_starters_reward_model_defaults():
     args = plan_for("rm", "starter", lr_scheduler_type="cosine").args
 
-    assert (args["lr_scheduler_type"], args["center_rewards_coefficient"]) == ("cosine", 0.1)
+    assert (args["lr_scheduler_type"], args["center_rewards_coefficient"]) == ("cosine", 0.03)
 
 
 def test_a_reward_model_from_a_real_model_keeps_trls_defaults(tiny_gpt2):

@@ -132,8 +132,8 @@ class RLSettings:
     gamma: float | None = setting(None, "PPO: discount; unset: 1.0")
     lam: float | None = setting(None, "PPO: GAE lambda; unset: 0.95")
     num_ppo_epochs: int | None = setting(None, "PPO: optimisation passes over each batch of rollouts; unset: 4")
-    batch_size: int | None = setting(None, "PPO: rollouts per step (the seed's PPOConfig(batch_size=…)); unset: 8 "
-                                           "on CPU, 16 on GPU")
+    batch_size: int | None = setting(None, "PPO: rollouts per step (the seed's PPOConfig(batch_size=…)); unset: 16 "
+                                           "on the starter and on GPU, 8 on CPU")
     mini_batch_size: int | None = setting(None, "PPO: rollouts per optimisation minibatch; unset: a quarter")
     whiten_rewards: bool = setting(False, "PPO: whiten the scores over each batch")
 

@@ -51,6 +51,9 @@ SPEC = TaskSpec(
 # drawn; more prompts (at the same 16 rollouts) make 20 steps' reward curve show learning rather than the draw.
 STARTER_GROUPS_PER_STEP = 8
 STARTER_NUM_GENERATIONS = 2
+# PPO on the starter takes as many rollouts a step (one per prompt): at 8, 20 steps' first and last quarters were
+# mostly which prompts they drew
+STARTER_ROLLOUTS_PER_STEP = STARTER_GROUPS_PER_STEP * STARTER_NUM_GENERATIONS
 
 def _max_completion(r) -> int:
     rl = r.config.rl
@@ -96,7 +99,8 @@ def _ppo_settings(r) -> dict[str, Any]:
     rl, t = r.config.rl, r.config.training
     own = {f.name: field_default(f) for f in dataclasses.fields(PPOSettings)}
     max_completion = _max_completion(r)
-    batch = rl.batch_size or t.per_device_train_batch_size or (16 if r.hardware.device == "cuda" else 8)
+    default_batch = STARTER_ROLLOUTS_PER_STEP if r.starter_defaults else (16 if r.hardware.device == "cuda" else 8)
+    batch = rl.batch_size or t.per_device_train_batch_size or default_batch
     knobs = {name: getattr(rl, name) if getattr(rl, name) is not None else own[name]
              for name in ("num_ppo_epochs", "kl_coef", "cliprange", "cliprange_value", "vf_coef", "gamma", "lam",
                           "whiten_rewards")}
