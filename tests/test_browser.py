@@ -197,6 +197,7 @@ def test_preview_shows_rows_counts_drop_reasons_and_a_token_histogram(page):
     reasons = panel.locator("li").filter(has_text=re.compile(r"^\d+ × "))
     assert reasons.count() >= 1, panel.inner_text()
     expect(panel.get_by_text(re.compile(r"tokens in `?chosen`?"))).to_be_visible()
+    expect(panel.get_by_role("gridcell").first).to_be_visible()  # the table can render after the counts
     rows = table_rows(panel)
     assert rows and all(len(row) == 2 for row in rows)  # chosen, rejected
     assert rows[0][0].startswith("### Instruction:") and rows[0][1].startswith("### Instruction:")

@@ -55,6 +55,7 @@ STARTER_NUM_GENERATIONS = 2
 # mostly which prompts they drew
 STARTER_ROLLOUTS_PER_STEP = STARTER_GROUPS_PER_STEP * STARTER_NUM_GENERATIONS
 
+
 def _max_completion(r) -> int:
     rl = r.config.rl
     return rl.max_completion_length or rl.max_new_tokens or (32 if r.starter_defaults else 256)
