@@ -159,7 +159,8 @@ if tokenizer.pad_token is None:
     tokenizer.pad_token = tokenizer.eos_token
 '''
 
-MODEL = '''{comment}model = {loader}
+MODEL = '''{comment}set_seed({seed!r})  # before the model: a fresh head or fresh weights are drawn here, as in rlhf's run
+model = {loader}
 '''
 
 REWARD_MODEL_PAD = '''model.config.pad_token_id = tokenizer.pad_token_id
@@ -468,9 +469,10 @@ class _ScriptWriter:
             cls = "AutoPeftModelForCausalLM" if adapter else "AutoModelForCausalLM"
             loader = f"{cls}.from_pretrained(MODEL, dtype=DTYPE{extra})"
         self._import("peft" if adapter else "transformers", cls)
+        self._import("transformers", "set_seed")
         if adapter:
             loader += ".merge_and_unload()"
-        section += MODEL.format(comment=comment, loader=loader)
+        section += MODEL.format(comment=comment, loader=loader, seed=self.config.training.seed)
         if classifier:
             section += REWARD_MODEL_PAD
         return section
