@@ -43,7 +43,6 @@ def rl_run(request, sft_and_rm, starter_cache, tmp_path_factory):
 # without KL in the reward; PPO: 16 rollouts a step) and the starter's reward model (rlhf/tasks/rm.py), 20 steps
 # over several reward models and two starter builds: PPO +89%, +29%, -0.4%, +20%, +32%, +63%, +16%; GRPO +42%,
 # +89%, +15%, +51%, +16%; RLOO +25%, +18%, +14%, +8%, +10%. Runs are seeded, so CI's build gives the last of each.
-RISES_RELIABLY = ("ppo", "grpo", "rloo")
 
 
 def test_rl_from_the_sft_run_raises_the_mean_reward_by_a_tenth(rl_run):
@@ -53,8 +52,6 @@ def test_rl_from_the_sft_run_raises_the_mean_reward_by_a_tenth(rl_run):
     rewards = series(run, "reward")
     first, last = first_and_last_quarter(rewards)
     report(f"README flow, {run.name} mean reward first → last quarter", f"{first:.3f} → {last:.3f}")
-    if run.name not in RISES_RELIABLY:
-        pytest.skip(f"{run.name}: {first:.3f} → {last:.3f}, reported, not asserted (see RISES_RELIABLY)")
 
     assert len(rewards) == 20 and last - first >= 0.1 * abs(first), (first, last, rewards)
 
